@@ -1,0 +1,124 @@
+"""`make plan STACK=<stack> [JSON=<path>]`: the offline plan of one stack.
+
+Loads the stack's settings exactly as `pulumi up` would (errors: report, exit 2, nothing
+registered), runs `stack.build.build` under the recording monitor, fails if any input would be
+rejected by the real provider (exit 3), prints the resource tree and optionally writes the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from settings.errors import ConfigErrors
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def plan_stack(stack: str, root: Path = ROOT) -> Any:
+    """Settings -> build -> recorded Plan. Raises ConfigErrors before anything is registered."""
+    from offline.recorder import record
+    from offline.stack_file import project_name, read_stack_config
+    from settings.loader import load_settings
+    from stack.build import build
+
+    project = project_name(root)
+    config, secret_keys = read_stack_config(root, project, stack)
+    settings = load_settings(project, stack, config, secret_keys, root)
+    return record(project, stack, config, secret_keys, lambda: build(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--json", metavar="PATH", help="also write the plan as JSON to PATH")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    try:
+        plan = plan_stack(args.stack, args.root)
+    except ConfigErrors as exc:
+        print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
+        return 2
+    if plan.schema_errors:
+        print(f"Stack {args.stack!r}: the Databricks provider would reject these inputs:", file=sys.stderr)
+        for problem in plan.schema_errors:
+            print(f"  - {problem}", file=sys.stderr)
+        return 3
+    print(render_tree(plan))
+    if args.json:
+        Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        print(f"\nJSON plan written to {args.json}")
+    return 0
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def render_tree(plan: Any) -> str:
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for res in plan.resources:
+        children.setdefault(res["parent"], []).append(res)
+    lines = [f"Offline plan of stack {plan.stack!r} (project {plan.project!r}); ids are known after apply.", ""]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for res in children.get(parent, []):
+            mark = "  [protected]" if res["protect"] else ""
+            lines.append(f"{'    ' * depth}{_short(res['type'])} {res['name']}{mark}")
+            for detail in describe(res):
+                lines.append(f"{'    ' * depth}    | {detail}")
+            walk(res["urn"], depth + 1)
+
+    walk(None, 0)
+    counts = Counter(_short(r["type"]) for r in plan.resources)
+    lines += ["", "Resources: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+              + f" ({len(plan.resources)} in all)"]
+    return "\n".join(lines)
+
+
+def _short(token: str) -> str:
+    return token.rsplit(":", 1)[-1]
+
+
+def describe(res: dict[str, Any]) -> list[str]:
+    i, kind = res["inputs"], _short(res["type"])
+    if kind == "Pipeline":
+        out = [f"name={i.get('name')}  target={i.get('catalog')}.{i.get('schema')}",
+               "  ".join(f"{k}={i[k]}" for k in ("development", "continuous", "photon", "serverless",
+                                                   "edition", "channel") if k in i)]
+        for c in i.get("clusters", []):
+            a = c.get("autoscale") or {}
+            size = f"autoscale {int(a['minWorkers'])}-{int(a['maxWorkers'])} {a.get('mode', '')}" if a else \
+                f"{int(c.get('numWorkers', 0))} workers"
+            out.append(f"cluster {c.get('label')}: {size}")
+        if "runAs" in i:
+            out.append(f"run_as={next(iter(i['runAs'].values()))}")
+        if "tags" in i:
+            out.append("tags: " + ", ".join(f"{k}={v}" for k, v in i["tags"].items()))
+        return out
+    if kind == "Job":
+        out = [f"name={i.get('name')}  max_concurrent_runs={int(i.get('maxConcurrentRuns', 0))}"]
+        if "schedule" in i:
+            s = i["schedule"]
+            out.append(f"cron '{s['quartzCronExpression']}' {s.get('timezoneId')} {s.get('pauseStatus')}")
+        if "trigger" in i:
+            t = i["trigger"]
+            out.append(f"on file arrival {t['fileArrival']['url']} {t.get('pauseStatus')}")
+        tasks = [t["taskKey"] + (f" (after {', '.join(d['taskKey'] for d in t['dependsOns'])})"
+                                 if t.get("dependsOns") else "") for t in i.get("tasks", [])]
+        out.append("tasks: " + "; ".join(tasks))
+        if "emailNotifications" in i:
+            out.append("on failure: " + ", ".join(i["emailNotifications"].get("onFailures", [])))
+        return out
+    if kind == "Permissions":
+        return [", ".join(f"{next(v for k, v in a.items() if k != 'permissionLevel')}={a['permissionLevel']}"
+                          for a in i.get("accessControls", []))]
+    return []
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Run the real program under Pulumi's mock runtime and record every registration.
+
+`RecordingMonitor` subclasses Pulumi's `MockMonitor`: it sees each `RegisterResource` request
+(inputs, parent, provider, protect, aliases, dependencies, …), computes URNs the way the engine
+does, masks secrets, and checks databricks inputs against the provider SDK's types.
+
+The run is a *preview*: ids and other provider-computed outputs are unknown, exactly as in
+`pulumi preview`, so nothing in the plan pretends to be a real workspace value.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from pulumi.output import Unknown
+
+from offline.schema import check_inputs
+
+SECRET = "[secret]"
+UNKNOWN_TEXT = "(known after apply)"
+_SECRET_SIG = rpc._special_sig_key
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    schema_errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
+
+
+class _PreviewMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        # No id and no computed state: like a preview, everything the provider computes is unknown.
+        return "", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        raise NotImplementedError(f"the offline plan has no data for function {args.token}")
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, plan: Plan):
+        super().__init__(_PreviewMocks())
+        self.plan = plan
+        self._qualified: dict[str, str] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a child's type with its parent's full type chain, except the root stack.
+        qualified = type_
+        parent_type = self._qualified.get(parent, "")
+        if parent_type and parent_type != _STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+        urn = f"urn:pulumi:{self.plan.stack}::{self.plan.project}::{qualified}::{name}"
+        self._qualified[urn] = qualified
+        return urn
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == _STACK_TYPE:
+            return response
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        for problem in check_inputs(request.type, inputs):
+            self.plan.schema_errors.append(f"{request.type} {request.name!r}: {problem}")
+        root = runtime_settings.get_root_resource()
+        root_urn = _sync_await(root.urn.future()) if root is not None else None
+        self.plan.resources.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": None if request.parent in ("", root_urn) else request.parent,
+                "custom": bool(request.custom),
+                "provider": request.provider or None,
+                "inputs": mask(inputs),
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "aliases": [_alias(a) for a in request.aliases],
+                "dependencies": sorted(request.dependencies),
+                "ignoreChanges": list(request.ignoreChanges),
+                "replaceOnChanges": list(request.replaceOnChanges),
+            }
+        )
+        return response
+
+
+def mask(value: Any) -> Any:
+    """Secrets -> "[secret]", unknowns -> "(known after apply)", recursively. Keys are sorted
+    (the wire format is a protobuf map, whose order is arbitrary) and integral floats become ints
+    (the mock runtime turns every number into a float), so equal plans serialize identically."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == rpc._special_secret_sig:
+            return SECRET
+        return {k: mask(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if isinstance(value, Unknown):
+        return UNKNOWN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    if alias.HasField("urn") or alias.urn:
+        return {"urn": alias.urn}
+    spec = alias.spec
+    return {
+        "name": spec.name,
+        "type": spec.type,
+        "project": spec.project,
+        "stack": spec.stack,
+        "parentUrn": spec.parentUrn,
+        "noParent": bool(spec.noParent),
+    }
+
+
+def record(project: str, stack: str, config: dict[str, str], secret_keys: set[str],
+           program: Callable[[], Any]) -> Plan:
+    """Run `program` as stack `project/stack` under mocks; return what it registered."""
+    plan = Plan(project, stack)
+    runtime_settings.ROOT.set(None)  # each plan starts from a fresh root stack
+    pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
+    pulumi.runtime.set_mocks(_PreviewMocks(), project=project, stack=stack, preview=True,
+                             monitor=RecordingMonitor(plan))
+    _sync_await(run_pulumi_func(program))
+    root = runtime_settings.get_root_resource()
+    plan.outputs = {k: _resolve(v) for k, v in (root.outputs if root else {}).items()}
+    plan.resources = canonical_order(plan.resources)
+    return plan
+
+
+def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A registration order the engine could have seen, the same on every run.
+
+    The SDK registers resources concurrently, so their arrival order varies between processes.
+    This order keeps what the engine guarantees (a parent before its children, a dependency
+    before its dependents) and breaks ties by URN.
+    """
+    by_urn = {r["urn"]: r for r in resources}
+    waits_for = {u: {d for d in [r["parent"], *r["dependencies"]] if d in by_urn} for u, r in by_urn.items()}
+    ready = sorted(u for u, deps in waits_for.items() if not deps)
+    ordered: list[dict[str, Any]] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for other, deps in waits_for.items():
+            if urn in deps:
+                deps.discard(urn)
+                if not deps:
+                    heapq.heappush(ready, other)
+    return ordered
+
+
+def _resolve(value: Any) -> Any:
+    """A stack output, leaf by leaf: one unknown id must not hide the names beside it."""
+    if isinstance(value, dict):
+        return {k: _resolve(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_resolve(v) for v in value]
+    output = pulumi.Output.from_input(value)
+    if not _sync_await(output.is_known()):
+        return UNKNOWN_TEXT
+    if _sync_await(output.is_secret()):
+        return SECRET
+    resolved = _sync_await(output.future())
+    return mask(resolved) if not isinstance(resolved, dict | list) else _resolve(resolved)

@@ -1,0 +1,408 @@
+"""Load one stack's settings: `Pulumi.<stack>.yaml` config plus every `pipelines/*.yaml`.
+
+Data flow, in order (each step reports all of its problems before the next runs on good data):
+
+1. stack config (namespace `lakeflow:`) -> `StackConfig`;
+2. each pipeline file: YAML -> `environments.<env>` overrides merged in -> `${VAR}` filled from
+   `lakeflow:variables` (+ `ENV`) -> `PipelineSpec`;
+3. rules across fields and files: duplicate names, `schedule.after` targets and cycles,
+   production guard rails, worker caps.
+
+Any error anywhere -> one `ConfigErrors` listing all of them; nothing is returned, so nothing can
+be registered.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from settings.errors import ConfigError, ConfigErrors, did_you_mean
+from settings.models import REJECTED_PIPELINE_KEYS, Mode, PipelineSpec, StackConfig
+from settings.yaml_source import YamlDoc, join, load_yaml
+
+NAMESPACE = "lakeflow"
+PIPELINES_DIR = "pipelines"
+_PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """One stack's validated settings; the only input of `stack.build`."""
+
+    project: str
+    stack: str
+    config: StackConfig
+    pipelines: tuple[PipelineSpec, ...]
+    sources: Mapping[str, str]  # pipeline name -> file it came from
+
+    @property
+    def production(self) -> bool:
+        return self.config.mode is Mode.PRODUCTION
+
+    def pipeline(self, name: str) -> PipelineSpec:
+        return next(p for p in self.pipelines if p.name == name)
+
+
+def load_settings(
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: set[str],
+    root: Path,
+) -> StackSettings:
+    """Validate `config` (Pulumi's flat ``ns:key -> string`` map) and the pipeline files."""
+    stack_file = f"Pulumi.{stack}.yaml"
+    stack_doc = load_yaml(root / stack_file, stack_file) if (root / stack_file).exists() else None
+    stack_lines = stack_doc if isinstance(stack_doc, YamlDoc) else YamlDoc(stack_file, None)
+
+    stack_config, errors = _load_stack_config(config, secret_keys, stack_lines)
+    if stack_config is None:
+        raise ConfigErrors(errors)
+
+    known_envs = _known_environments(root) | {stack_config.environment}
+    variables = {**stack_config.variables, "ENV": stack_config.environment}
+    pipelines: list[tuple[PipelineSpec, YamlDoc]] = []
+    files = sorted((root / PIPELINES_DIR).glob("*.y*ml"))
+    if not files:
+        errors.append(ConfigError(f"{PIPELINES_DIR}/", "", "holds no pipeline files (*.yaml)"))
+    for path in files:
+        spec, doc, file_errors = _load_pipeline(path, root, stack_config.environment, known_envs, variables)
+        errors += file_errors
+        if spec is not None and doc is not None:
+            pipelines.append((spec, doc))
+
+    errors += _cross_checks(stack_config, pipelines, stack_lines)
+    if errors:
+        raise ConfigErrors(errors)
+    return StackSettings(
+        project=project,
+        stack=stack,
+        config=stack_config,
+        pipelines=tuple(p for p, _ in pipelines),
+        sources={p.name: d.file for p, d in pipelines},
+    )
+
+
+# --- stack config -----------------------------------------------------------------------------
+
+
+def _load_stack_config(
+    config: Mapping[str, str], secret_keys: set[str], doc: YamlDoc
+) -> tuple[StackConfig | None, list[ConfigError]]:
+    errors: list[ConfigError] = []
+    values: dict[str, Any] = {}
+    for full_key, raw in config.items():
+        ns, _, key = full_key.partition(":")
+        if ns != NAMESPACE:
+            continue
+        if full_key in secret_keys:
+            errors.append(
+                ConfigError(doc.file, full_key, "must not be a secret", line=doc.line(f"config.{full_key}"),
+                            hint="these settings end up in names and tags; keep credentials in a "
+                            "Databricks secret scope and reference {{secrets/<scope>/<key>}}")
+            )
+            continue
+        values[key] = _decode(raw)
+    try:
+        return StackConfig.model_validate(values), errors
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = _dotted(err["loc"])
+            errors.append(_pydantic_error(err, StackConfig, doc, f"{NAMESPACE}:{path}", f"config.{NAMESPACE}:{path}"))
+        return None, errors
+
+
+def _decode(raw: Any) -> Any:
+    """Pulumi hands structured config to programs as JSON text."""
+    if isinstance(raw, str) and raw[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _known_environments(root: Path) -> set[str]:
+    envs = set()
+    for path in root.glob("Pulumi.*.yaml"):
+        doc = load_yaml(path, path.name)
+        if isinstance(doc, YamlDoc) and isinstance(doc.data, dict):
+            env = (doc.data.get("config") or {}).get(f"{NAMESPACE}:environment")
+            if isinstance(env, str):
+                envs.add(env)
+    return envs
+
+
+# --- pipeline files ---------------------------------------------------------------------------
+
+
+def _load_pipeline(
+    path: Path, root: Path, env: str, known_envs: set[str], variables: Mapping[str, str]
+) -> tuple[PipelineSpec | None, YamlDoc | None, list[ConfigError]]:
+    display = path.relative_to(root).as_posix()
+    doc = load_yaml(path, display)
+    if isinstance(doc, ConfigError):
+        return None, None, [doc]
+    if not isinstance(doc.data, dict):
+        return None, None, [ConfigError(display, "", "must be a mapping of pipeline settings", line=1)]
+
+    errors: list[ConfigError] = []
+    data = dict(doc.data)
+    overrides = data.pop("environments", None) or {}
+    if not isinstance(overrides, dict):
+        errors.append(ConfigError(display, "environments", "must map environment names to overrides",
+                                  value=overrides, line=doc.line("environments")))
+        overrides = {}
+    for name, override in overrides.items():
+        key = join("environments", name)
+        if name not in known_envs:
+            errors.append(ConfigError(display, key, "is not an environment of any stack", line=doc.line(key),
+                                      hint=did_you_mean(str(name), known_envs)
+                                      or f"known: {', '.join(sorted(known_envs))}"))
+        elif not isinstance(override, dict):
+            errors.append(ConfigError(display, key, "must be a mapping of pipeline settings",
+                                      value=override, line=doc.line(key)))
+        elif name == env:
+            _merge(data, override, "", key, doc.lines)
+
+    data = _interpolate(data, "", variables, doc, errors)
+    for key, reason in REJECTED_PIPELINE_KEYS.items():
+        if key in data:
+            errors.append(ConfigError(display, key, "is not accepted", value=data.pop(key),
+                                      line=doc.line(key), hint=reason))
+    if errors:
+        return None, doc, errors
+    try:
+        spec = PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        return None, doc, [_pydantic_error(e, PipelineSpec, doc, _dotted(e["loc"]), _dotted(e["loc"]))
+                           for e in exc.errors()]
+    if not spec.libraries:
+        errors.append(ConfigError(display, "libraries", "a pipeline needs at least one library",
+                                  line=doc.line("libraries") or doc.line("name"),
+                                  hint="add e.g. libraries: [{notebook: {path: /Repos/.../my_pipeline}}]"))
+    return (None if errors else spec), doc, errors
+
+
+def _merge(dst: dict, src: dict, dst_path: str, src_path: str, lines: dict[str, int]) -> None:
+    """Deep-merge an override into a pipeline document, keeping line numbers pointing at it.
+
+    Mappings merge key by key; `clusters` merge by `label` (as Databricks Asset Bundles do), so
+    an environment can resize the default cluster without restating it; other lists are replaced.
+    """
+    for key, value in src.items():
+        d_path, s_path = join(dst_path, key), join(src_path, key)
+        current = dst.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            _merge(current, value, d_path, s_path, lines)
+            continue
+        if key == "clusters" and isinstance(current, list) and isinstance(value, list):
+            merged = [copy.deepcopy(c) for c in current]
+            for j, item in enumerate(value):
+                label = item.get("label", "default") if isinstance(item, dict) else None
+                idx = next((i for i, c in enumerate(merged)
+                            if isinstance(c, dict) and c.get("label", "default") == label), None)
+                if idx is None or not isinstance(item, dict):
+                    merged.append(copy.deepcopy(item))
+                    _relocate(lines, join(s_path, j), join(d_path, len(merged) - 1))
+                else:
+                    _merge(merged[idx], item, join(d_path, idx), join(s_path, j), lines)
+            dst[key] = merged
+            continue
+        dst[key] = copy.deepcopy(value)
+        _relocate(lines, s_path, d_path)
+
+
+def _relocate(lines: dict[str, int], src: str, dst: str) -> None:
+    for path, line in list(lines.items()):
+        if path == src or path.startswith((src + ".", src + "[")):
+            lines[dst + path[len(src):]] = line
+
+
+def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlDoc,
+                 errors: list[ConfigError]) -> Any:
+    """Fill `${VAR}` placeholders anywhere in the document; `$${VAR}` stays literal."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, join(path, k), variables, doc, errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, join(path, i), variables, doc, errors) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
+        if name not in variables:
+            errors.append(ConfigError(doc.file, path, f"uses ${{{name}}}, which this stack does not define",
+                                      value=value, line=doc.line(path),
+                                      hint=did_you_mean(name, variables)
+                                      or f"define it under {NAMESPACE}:variables in the stack file"))
+            return match.group(0)
+        return variables[name]
+
+    return _PLACEHOLDER.sub(fill, value)
+
+
+# --- pydantic errors -> ConfigError ---------------------------------------------------------
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path = join(path, part)
+    return path
+
+
+def _pydantic_error(err: Any, model: type[BaseModel], doc: YamlDoc, key: str, line_path: str) -> ConfigError:
+    kind, loc, value = err["type"], err["loc"], err.get("input")
+    line = doc.line(line_path)
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        return ConfigError(doc.file, key, "is not a known key", line=line,
+                           hint=did_you_mean(str(loc[-1]), allowed) or f"allowed: {', '.join(sorted(allowed))}")
+    if kind == "missing":
+        return ConfigError(doc.file, key, "is required but missing", line=line)
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        message = f"does not match {err['ctx']['pattern']}"
+    return ConfigError(doc.file, key, message, value=value, line=line)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Names allowed at `loc` inside `model` (aliases where the model uses them)."""
+    current: Any = model
+    for part in loc:
+        current = _model_in(current)
+        if current is None or isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None)
+        current = field.annotation if field else None
+    current = _model_in(current)
+    if current is None:
+        return []
+    return [f.alias or n for n, f in current.model_fields.items()]
+
+
+def _model_in(tp: Any) -> type[BaseModel] | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in get_args(tp) if get_origin(tp) is not None else ():
+        if found := _model_in(arg):
+            return found
+    return None
+
+
+# --- rules across fields and files -----------------------------------------------------------
+
+
+def _cross_checks(cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]],
+                  stack_doc: YamlDoc) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    by_name: dict[str, tuple[PipelineSpec, YamlDoc]] = {}
+    for spec, doc in pipelines:
+        if spec.name in by_name:
+            first = by_name[spec.name][1]
+            errors.append(ConfigError(doc.file, "name", f"is also the name of the pipeline in {first.file}",
+                                      value=spec.name, line=doc.line("name"),
+                                      hint="pipeline names are their identity and must be unique"))
+        else:
+            by_name[spec.name] = (spec, doc)
+
+    if cfg.mode is Mode.PRODUCTION and not (cfg.run_as or "").startswith("sp:"):
+        key = f"{NAMESPACE}:runAs"
+        errors.append(ConfigError(stack_doc.file, key, "a production stack must run as a service principal",
+                                  value=cfg.run_as, line=stack_doc.line(f"config.{key}"),
+                                  hint="set it with: pulumi config set runAs sp:<application id>"))
+
+    for spec, doc in by_name.values():
+        def err(key: str, message: str, value: Any, hint: str | None = None, doc: YamlDoc = doc) -> None:
+            errors.append(ConfigError(doc.file, key, message, value=value, line=doc.line(key), hint=hint))
+
+        if cfg.mode is Mode.PRODUCTION and spec.development:
+            err("development", f"must not be true in a production stack (environment {cfg.environment!r})",
+                True, "development mode skips retries and keeps clusters up; it is for dev stacks")
+        if spec.continuous and spec.schedule:
+            err("schedule", "a continuous pipeline runs all the time and takes no schedule",
+                spec.schedule.kind, "remove schedule:, or set continuous: false")
+        if spec.serverless and spec.clusters:
+            err("clusters", "a serverless pipeline takes no clusters", len(spec.clusters),
+                "remove clusters:, or set serverless: false")
+        if cfg.max_workers_cap is not None:
+            for i, cluster in enumerate(spec.clusters):
+                size = cluster.autoscale.max_workers if cluster.autoscale else cluster.num_workers
+                key = f"clusters[{i}].autoscale.max_workers" if cluster.autoscale else f"clusters[{i}].num_workers"
+                if size is not None and size > cfg.max_workers_cap:
+                    err(key, f"exceeds this stack's cap of {cfg.max_workers_cap} workers", size,
+                        f"lower it or raise {NAMESPACE}:maxWorkersCap")
+        for tag in ("Environment", "Pipeline"):
+            sources = [("tags", spec.tags)] + [(f"clusters[{i}].custom_tags", c.custom_tags)
+                                                for i, c in enumerate(spec.clusters)]
+            expected = cfg.environment if tag == "Environment" else spec.name
+            for where, tags in sources:
+                if tag in tags and tags[tag] != expected:
+                    err(f"{where}.{tag}", f"conflicts with the stack's {tag} tag {expected!r}", tags[tag],
+                        "the stack sets this tag; remove it")
+        for i, upstream in enumerate(spec.schedule.after if spec.schedule else []):
+            key = f"schedule.after[{i}]"
+            if upstream == spec.name:
+                err(key, "a pipeline cannot depend on itself", upstream)
+            elif upstream not in by_name:
+                err(key, "is not a pipeline of this project", upstream,
+                    did_you_mean(upstream, by_name) or f"known: {', '.join(sorted(by_name))}")
+            elif by_name[upstream][0].continuous:
+                err(key, "is continuous: it never completes, so nothing can run after it", upstream,
+                    "read its tables directly instead, or make it triggered")
+
+    errors += _cycles(by_name)
+    return errors
+
+
+def _cycles(by_name: Mapping[str, tuple[PipelineSpec, YamlDoc]]) -> list[ConfigError]:
+    graph = {n: [u for u in (s.schedule.after if s.schedule else []) if u in by_name and u != n]
+             for n, (s, _) in by_name.items()}
+    errors, done, reported = [], set(), set()
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in trail:
+            cycle = trail[trail.index(node):] + [node]
+            if frozenset(cycle) not in reported:
+                reported.add(frozenset(cycle))
+                doc = by_name[cycle[0]][1]
+                errors.append(ConfigError(doc.file, "schedule.after", "dependency cycle: " + " -> ".join(cycle),
+                                          line=doc.line("schedule.after"),
+                                          hint="a pipeline must not (indirectly) wait for itself"))
+            return
+        if node in done:
+            return
+        for upstream in graph[node]:
+            visit(upstream, [*trail, node])
+        done.add(node)
+
+    for name in sorted(graph):
+        visit(name, [])
+    return errors
+
+
+def settings_from_pulumi(root: Path) -> StackSettings:
+    """Settings of the stack Pulumi is running, from the engine's config; errors end the run
+    with the report and no traceback (`pulumi.RunError`)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = {k for k in values if runtime_config.is_config_secret(k)} | set(
+        runtime_config.get_config_secret_keys_env())
+    try:
+        return load_settings(pulumi.get_project(), pulumi.get_stack(), values, secret, root)
+    except ConfigErrors as exc:
+        raise pulumi.RunError(exc.report()) from None

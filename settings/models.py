@@ -1,0 +1,252 @@
+"""Typed, frozen settings: the contract of `pipelines/*.yaml` and of `Pulumi.<stack>.yaml`.
+
+Pipeline files use the Databricks API's snake_case (the shape of the operations guide's
+`pipeline-config.yaml`, section 4.1); stack config keys use Pulumi's camelCase. Both reject
+unknown keys. Cross-field and cross-file rules (dependencies, modes, caps) live in
+`settings.loader`, which has the whole picture.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from settings.quartz import quartz_error
+
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+
+
+class Mode(StrEnum):
+    """What kind of environment a stack is; drives defaults and the production guard rails."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class PauseStatus(StrEnum):
+    PAUSED = "PAUSED"
+    UNPAUSED = "UNPAUSED"
+
+
+PIPELINE_ALERTS = ("on-update-success", "on-update-failure", "on-update-fatal-failure", "on-flow-failure")
+FAILURE_ALERTS = ("on-update-failure", "on-update-fatal-failure", "on-flow-failure")
+PRINCIPAL_KINDS = {"group": "group_name", "user": "user_name", "sp": "service_principal_name"}
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("is not a known IANA/Java time zone id (e.g. 'UTC', 'America/New_York')")
+    return value
+
+
+def _check_quartz(value: str) -> str:
+    if problem := quartz_error(value):
+        raise ValueError(problem)
+    return value
+
+
+def _check_principal(value: str) -> str:
+    kind, _, name = value.partition(":")
+    if kind not in PRINCIPAL_KINDS or not name:
+        raise ValueError("must be 'group:<name>', 'user:<email>' or 'sp:<application id>'")
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("is not an email address")
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+QuartzCron = Annotated[str, AfterValidator(_check_quartz)]
+Principal = Annotated[str, AfterValidator(_check_principal)]
+Email = Annotated[str, AfterValidator(_check_email)]
+
+
+def principal_field(principal: str) -> tuple[str, str]:
+    """'group:analysts' -> ('group_name', 'analysts'): the Databricks access-control field."""
+    kind, _, name = principal.partition(":")
+    return PRINCIPAL_KINDS[kind], name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- pipelines/*.yaml -------------------------------------------------------------------------
+
+
+class Autoscale(_Strict):
+    min_workers: int = Field(ge=0)
+    max_workers: int = Field(ge=1)
+    mode: Literal["ENHANCED", "LEGACY"] = "ENHANCED"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscale:
+        if self.min_workers > self.max_workers:
+            raise ValueError(
+                f"min_workers ({self.min_workers}) is greater than max_workers ({self.max_workers})"
+            )
+        return self
+
+
+class Cluster(_Strict):
+    label: Literal["default", "maintenance"] = "default"
+    autoscale: Autoscale | None = None
+    num_workers: int | None = Field(default=None, ge=0)
+    node_type_id: str | None = None
+    driver_node_type_id: str | None = None
+    policy_id: str | None = None
+    spark_conf: dict[str, str] = {}
+    custom_tags: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _one_size(self) -> Cluster:
+        if self.autoscale and self.num_workers is not None:
+            raise ValueError("set either autoscale or num_workers, not both")
+        return self
+
+
+class PathRef(_Strict):
+    path: str = Field(min_length=1)
+
+
+class GlobRef(_Strict):
+    include: str = Field(min_length=1)
+
+
+class Library(_Strict):
+    notebook: PathRef | None = None
+    file: PathRef | None = None
+    glob: GlobRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Library:
+        if sum(x is not None for x in (self.notebook, self.file, self.glob)) != 1:
+            raise ValueError("a library is exactly one of notebook, file or glob")
+        return self
+
+
+class Notification(_Strict):
+    email_recipients: list[Email] = Field(min_length=1)
+    alerts: list[Literal[PIPELINE_ALERTS]] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+class FileArrival(_Strict):
+    url: str = Field(min_length=1)
+    min_time_between_triggers_seconds: int | None = Field(default=None, ge=60)
+    wait_after_last_change_seconds: int | None = Field(default=None, ge=60)
+
+
+class Schedule(_Strict):
+    """How a triggered pipeline is started (guide 5.3). Continuous pipelines have none.
+
+    Exactly one trigger: `cron` (batch ETL) or `file_arrival` (on-demand). `after` makes it a
+    dependent schedule: the job runs those upstream pipelines first, then this one.
+    """
+
+    cron: QuartzCron | None = None
+    timezone: Timezone | None = None
+    file_arrival: FileArrival | None = None
+    after: list[str] = []
+    pause_status: PauseStatus | None = None
+    full_refresh: bool = False
+    max_retries: int = Field(default=2, ge=0, le=10)
+    min_retry_interval_seconds: int = Field(default=300, ge=0)
+    timeout_seconds: int | None = Field(default=None, ge=60)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Schedule:
+        if (self.cron is None) == (self.file_arrival is None):
+            raise ValueError("a schedule needs exactly one trigger: cron or file_arrival")
+        if self.timezone and not self.cron:
+            raise ValueError("timezone only applies to a cron trigger")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.after:
+            return "dependent"
+        return "cron" if self.cron else "file_arrival"
+
+
+class PipelineSpec(_Strict):
+    name: str = Field(pattern=IDENTIFIER, max_length=64)
+    target: str = Field(pattern=r"^[^.\s]+\.[^.\s]+$")
+    continuous: bool = False
+    development: bool | None = None
+    photon: bool = False
+    serverless: bool = False
+    channel: Literal["CURRENT", "PREVIEW"] = "CURRENT"
+    edition: Literal["CORE", "PRO", "ADVANCED"] = "ADVANCED"
+    clusters: list[Cluster] = []
+    libraries: list[Library] = []
+    configuration: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    notifications: list[Notification] = []
+    schedule: Schedule | None = None
+    viewers: list[Principal] = []
+    runners: list[Principal] = []
+    managers: list[Principal] = []
+
+    @property
+    def catalog(self) -> str:
+        return self.target.split(".")[0]
+
+    @property
+    def schema_name(self) -> str:
+        return self.target.split(".")[1]
+
+
+# Keys people bring from other tools, each with the reason it is not accepted here.
+REJECTED_PIPELINE_KEYS = {
+    "storage": "never set storage: a change forces the pipeline's replacement and it conflicts "
+    "with Unity Catalog; use target: <catalog>.<schema>",
+    "catalog": "use target: <catalog>.<schema>",
+    "schema": "use target: <catalog>.<schema>",
+    "trigger": "the pipeline trigger is deprecated; use schedule: (a Databricks Job)",
+    "id": "pipeline ids are assigned by Databricks; adopt an existing pipeline with its import id",
+}
+
+
+# --- Pulumi.<stack>.yaml (namespace `lakeflow:`) --------------------------------------------
+
+
+class StackConfig(_Strict):
+    """Everything that differs between environments. Keys are camelCase in the stack file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    environment: str = Field(pattern=r"^[a-z][a-z0-9]*$", max_length=16)
+    mode: Mode
+    developer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*$", max_length=32)
+    team: str = Field(min_length=1)
+    cost_center: str = Field(min_length=1)
+    variables: dict[str, str] = {}
+    schedule_pause_status: PauseStatus
+    timezone: Timezone = "UTC"
+    run_as: Principal | None = None
+    viewers: list[Principal] = []
+    runners: list[Principal] = []
+    managers: list[Principal] = []
+    failure_emails: list[Email] = []
+    protect: bool = False
+    max_workers_cap: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _run_as_is_not_a_group(self) -> StackConfig:
+        if self.run_as and self.run_as.startswith("group:"):
+            raise ValueError("runAs must be a user ('user:<email>') or service principal ('sp:<id>')")
+        return self

@@ -1,0 +1,1 @@
+"""Assembles one environment's stack from its validated settings (`stack.build.build`)."""
