@@ -94,9 +94,7 @@ class DltPipeline(pulumi.ComponentResource):
         self.pipeline_id = self.pipeline.id
         self.url = self.pipeline.url
 
-        acl = access_controls(
-            [("CAN_VIEW", args.viewers), ("CAN_RUN", args.runners), ("CAN_MANAGE", args.managers)]
-        )
+        acl = access_controls([("CAN_VIEW", args.viewers), ("CAN_RUN", args.runners), ("CAN_MANAGE", args.managers)])
         self.permissions = (
             databricks.Permissions(f"{name}-permissions", pipeline_id=self.pipeline.id, access_controls=acl, opts=child)
             if acl
@@ -132,4 +130,3 @@ def _library(lib: Library) -> databricks.PipelineLibraryArgs:
         return databricks.PipelineLibraryArgs(file=databricks.PipelineLibraryFileArgs(path=lib.file.path))
     assert lib.glob is not None  # Library validates exactly one kind
     return databricks.PipelineLibraryArgs(glob=databricks.PipelineLibraryGlobArgs(include=lib.glob.include))
-

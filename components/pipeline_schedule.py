@@ -126,4 +126,3 @@ class PipelineSchedule(pulumi.ComponentResource):
             retry_on_timeout=s.max_retries > 0,
             timeout_seconds=s.timeout_seconds,
         )
-

@@ -75,8 +75,10 @@ def render_tree(plan: Any) -> str:
 
     walk(None, 0)
     counts = Counter(_short(r["type"]) for r in plan.resources)
-    lines += ["", "Resources: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
-              + f" ({len(plan.resources)} in all)"]
+    lines += [
+        "",
+        "Resources: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + f" ({len(plan.resources)} in all)",
+    ]
     return "\n".join(lines)
 
 
@@ -87,13 +89,21 @@ def _short(token: str) -> str:
 def describe(res: dict[str, Any]) -> list[str]:
     i, kind = res["inputs"], _short(res["type"])
     if kind == "Pipeline":
-        out = [f"name={i.get('name')}  target={i.get('catalog')}.{i.get('schema')}",
-               "  ".join(f"{k}={i[k]}" for k in ("development", "continuous", "photon", "serverless",
-                                                   "edition", "channel") if k in i)]
+        out = [
+            f"name={i.get('name')}  target={i.get('catalog')}.{i.get('schema')}",
+            "  ".join(
+                f"{k}={i[k]}"
+                for k in ("development", "continuous", "photon", "serverless", "edition", "channel")
+                if k in i
+            ),
+        ]
         for c in i.get("clusters", []):
             a = c.get("autoscale") or {}
-            size = f"autoscale {int(a['minWorkers'])}-{int(a['maxWorkers'])} {a.get('mode', '')}" if a else \
-                f"{int(c.get('numWorkers', 0))} workers"
+            size = (
+                f"autoscale {int(a['minWorkers'])}-{int(a['maxWorkers'])} {a.get('mode', '')}"
+                if a
+                else f"{int(c.get('numWorkers', 0))} workers"
+            )
             out.append(f"cluster {c.get('label')}: {size}")
         if "runAs" in i:
             out.append(f"run_as={next(iter(i['runAs'].values()))}")
@@ -108,15 +118,22 @@ def describe(res: dict[str, Any]) -> list[str]:
         if "trigger" in i:
             t = i["trigger"]
             out.append(f"on file arrival {t['fileArrival']['url']} {t.get('pauseStatus')}")
-        tasks = [t["taskKey"] + (f" (after {', '.join(d['taskKey'] for d in t['dependsOns'])})"
-                                 if t.get("dependsOns") else "") for t in i.get("tasks", [])]
+        tasks = [
+            t["taskKey"]
+            + (f" (after {', '.join(d['taskKey'] for d in t['dependsOns'])})" if t.get("dependsOns") else "")
+            for t in i.get("tasks", [])
+        ]
         out.append("tasks: " + "; ".join(tasks))
         if "emailNotifications" in i:
             out.append("on failure: " + ", ".join(i["emailNotifications"].get("onFailures", [])))
         return out
     if kind == "Permissions":
-        return [", ".join(f"{next(v for k, v in a.items() if k != 'permissionLevel')}={a['permissionLevel']}"
-                          for a in i.get("accessControls", []))]
+        return [
+            ", ".join(
+                f"{next(v for k, v in a.items() if k != 'permissionLevel')}={a['permissionLevel']}"
+                for a in i.get("accessControls", [])
+            )
+        ]
     return []
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
-
-from pulumi.output import Unknown
 
 from offline.schema import check_inputs
 
@@ -129,14 +129,14 @@ def _alias(alias: Any) -> dict[str, Any]:
     }
 
 
-def record(project: str, stack: str, config: dict[str, str], secret_keys: set[str],
-           program: Callable[[], Any]) -> Plan:
+def record(project: str, stack: str, config: dict[str, str], secret_keys: set[str], program: Callable[[], Any]) -> Plan:
     """Run `program` as stack `project/stack` under mocks; return what it registered."""
     plan = Plan(project, stack)
     runtime_settings.ROOT.set(None)  # each plan starts from a fresh root stack
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
-    pulumi.runtime.set_mocks(_PreviewMocks(), project=project, stack=stack, preview=True,
-                             monitor=RecordingMonitor(plan))
+    pulumi.runtime.set_mocks(
+        _PreviewMocks(), project=project, stack=stack, preview=True, monitor=RecordingMonitor(plan)
+    )
     _sync_await(run_pulumi_func(program))
     root = runtime_settings.get_root_resource()
     plan.outputs = {k: _resolve(v) for k, v in (root.outputs if root else {}).items()}

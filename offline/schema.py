@@ -114,9 +114,8 @@ def _check(value: Any, tp: Any, path: str, problems: list[str]) -> None:
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{path}: expected a number, got {_kind(value)}")
-    elif tp is str:
-        if not isinstance(value, str):
-            problems.append(f"{path}: expected a string, got {_kind(value)}")
+    elif tp is str and not isinstance(value, str):
+        problems.append(f"{path}: expected a string, got {_kind(value)}")
 
 
 def _strip_input(tp: Any) -> Any:
@@ -137,8 +136,10 @@ def _strip_input(tp: Any) -> Any:
 
 
 def _is_output(tp: Any) -> bool:
-    return tp is pulumi.Output or typing.get_origin(tp) is pulumi.Output or (
-        isinstance(tp, typing.ForwardRef) and tp.__forward_arg__.startswith("Output")
+    return (
+        tp is pulumi.Output
+        or typing.get_origin(tp) is pulumi.Output
+        or (isinstance(tp, typing.ForwardRef) and tp.__forward_arg__.startswith("Output"))
     )
 
 
@@ -155,4 +156,6 @@ def _close(a: str, b: str) -> bool:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )

@@ -28,20 +28,27 @@ def project_name(root: Path) -> str:
 
 
 def available_stacks(root: Path) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
 def read_stack_config(root: Path, project: str, stack: str) -> tuple[dict[str, str], set[str]]:
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise ConfigErrors([ConfigError(path.name, "", "does not exist",
-                                        hint=f"stacks here: {', '.join(available_stacks(root)) or 'none'}")])
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    path.name, "", "does not exist", hint=f"stacks here: {', '.join(available_stacks(root)) or 'none'}"
+                )
+            ]
+        )
     doc = load_yaml(path, path.name)
     if isinstance(doc, ConfigError):
         raise ConfigErrors([doc])
     raw = (doc.data or {}).get("config", {}) if isinstance(doc.data, dict) else None
     if not isinstance(raw, dict):
-        raise ConfigErrors([ConfigError(path.name, "config", "must be a mapping of config keys", line=doc.line("config"))])
+        raise ConfigErrors(
+            [ConfigError(path.name, "config", "must be a mapping of config keys", line=doc.line("config"))]
+        )
 
     values: dict[str, str] = {}
     secret: set[str] = set()

@@ -105,9 +105,14 @@ def _load_stack_config(
             continue
         if full_key in secret_keys:
             errors.append(
-                ConfigError(doc.file, full_key, "must not be a secret", line=doc.line(f"config.{full_key}"),
-                            hint="these settings end up in names and tags; keep credentials in a "
-                            "Databricks secret scope and reference {{secrets/<scope>/<key>}}")
+                ConfigError(
+                    doc.file,
+                    full_key,
+                    "must not be a secret",
+                    line=doc.line(f"config.{full_key}"),
+                    hint="these settings end up in names and tags; keep credentials in a "
+                    "Databricks secret scope and reference {{secrets/<scope>/<key>}}",
+                )
             )
             continue
         values[key] = _decode(raw)
@@ -158,37 +163,61 @@ def _load_pipeline(
     data = dict(doc.data)
     overrides = data.pop("environments", None) or {}
     if not isinstance(overrides, dict):
-        errors.append(ConfigError(display, "environments", "must map environment names to overrides",
-                                  value=overrides, line=doc.line("environments")))
+        errors.append(
+            ConfigError(
+                display,
+                "environments",
+                "must map environment names to overrides",
+                value=overrides,
+                line=doc.line("environments"),
+            )
+        )
         overrides = {}
     for name, override in overrides.items():
         key = join("environments", name)
         if name not in known_envs:
-            errors.append(ConfigError(display, key, "is not an environment of any stack", line=doc.line(key),
-                                      hint=did_you_mean(str(name), known_envs)
-                                      or f"known: {', '.join(sorted(known_envs))}"))
+            errors.append(
+                ConfigError(
+                    display,
+                    key,
+                    "is not an environment of any stack",
+                    line=doc.line(key),
+                    hint=did_you_mean(str(name), known_envs) or f"known: {', '.join(sorted(known_envs))}",
+                )
+            )
         elif not isinstance(override, dict):
-            errors.append(ConfigError(display, key, "must be a mapping of pipeline settings",
-                                      value=override, line=doc.line(key)))
+            errors.append(
+                ConfigError(display, key, "must be a mapping of pipeline settings", value=override, line=doc.line(key))
+            )
         elif name == env:
             _merge(data, override, "", key, doc.lines)
 
     data = _interpolate(data, "", variables, doc, errors)
     for key, reason in REJECTED_PIPELINE_KEYS.items():
         if key in data:
-            errors.append(ConfigError(display, key, "is not accepted", value=data.pop(key),
-                                      line=doc.line(key), hint=reason))
+            errors.append(
+                ConfigError(display, key, "is not accepted", value=data.pop(key), line=doc.line(key), hint=reason)
+            )
     if errors:
         return None, doc, errors
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        return None, doc, [_pydantic_error(e, PipelineSpec, doc, _dotted(e["loc"]), _dotted(e["loc"]))
-                           for e in exc.errors()]
+        return (
+            None,
+            doc,
+            [_pydantic_error(e, PipelineSpec, doc, _dotted(e["loc"]), _dotted(e["loc"])) for e in exc.errors()],
+        )
     if not spec.libraries:
-        errors.append(ConfigError(display, "libraries", "a pipeline needs at least one library",
-                                  line=doc.line("libraries") or doc.line("name"),
-                                  hint="add e.g. libraries: [{notebook: {path: /Repos/.../my_pipeline}}]"))
+        errors.append(
+            ConfigError(
+                display,
+                "libraries",
+                "a pipeline needs at least one library",
+                line=doc.line("libraries") or doc.line("name"),
+                hint="add e.g. libraries: [{notebook: {path: /Repos/.../my_pipeline}}]",
+            )
+        )
     return (None if errors else spec), doc, errors
 
 
@@ -208,8 +237,10 @@ def _merge(dst: dict, src: dict, dst_path: str, src_path: str, lines: dict[str, 
             merged = [copy.deepcopy(c) for c in current]
             for j, item in enumerate(value):
                 label = item.get("label", "default") if isinstance(item, dict) else None
-                idx = next((i for i, c in enumerate(merged)
-                            if isinstance(c, dict) and c.get("label", "default") == label), None)
+                idx = next(
+                    (i for i, c in enumerate(merged) if isinstance(c, dict) and c.get("label", "default") == label),
+                    None,
+                )
                 if idx is None or not isinstance(item, dict):
                     merged.append(copy.deepcopy(item))
                     _relocate(lines, join(s_path, j), join(d_path, len(merged) - 1))
@@ -224,11 +255,10 @@ def _merge(dst: dict, src: dict, dst_path: str, src_path: str, lines: dict[str, 
 def _relocate(lines: dict[str, int], src: str, dst: str) -> None:
     for path, line in list(lines.items()):
         if path == src or path.startswith((src + ".", src + "[")):
-            lines[dst + path[len(src):]] = line
+            lines[dst + path[len(src) :]] = line
 
 
-def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlDoc,
-                 errors: list[ConfigError]) -> Any:
+def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlDoc, errors: list[ConfigError]) -> Any:
     """Fill `${VAR}` placeholders anywhere in the document; `$${VAR}` stays literal."""
     if isinstance(value, dict):
         return {k: _interpolate(v, join(path, k), variables, doc, errors) for k, v in value.items()}
@@ -242,10 +272,16 @@ def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlD
         if escaped:
             return "${" + name + "}"
         if name not in variables:
-            errors.append(ConfigError(doc.file, path, f"uses ${{{name}}}, which this stack does not define",
-                                      value=value, line=doc.line(path),
-                                      hint=did_you_mean(name, variables)
-                                      or f"define it under {NAMESPACE}:variables in the stack file"))
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    path,
+                    f"uses ${{{name}}}, which this stack does not define",
+                    value=value,
+                    line=doc.line(path),
+                    hint=did_you_mean(name, variables) or f"define it under {NAMESPACE}:variables in the stack file",
+                )
+            )
             return match.group(0)
         return variables[name]
 
@@ -267,8 +303,13 @@ def _pydantic_error(err: Any, model: type[BaseModel], doc: YamlDoc, key: str, li
     line = doc.line(line_path)
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
-        return ConfigError(doc.file, key, "is not a known key", line=line,
-                           hint=did_you_mean(str(loc[-1]), allowed) or f"allowed: {', '.join(sorted(allowed))}")
+        return ConfigError(
+            doc.file,
+            key,
+            "is not a known key",
+            line=line,
+            hint=did_you_mean(str(loc[-1]), allowed) or f"allowed: {', '.join(sorted(allowed))}",
+        )
     if kind == "missing":
         return ConfigError(doc.file, key, "is required but missing", line=line)
     message = err["msg"].removeprefix("Value error, ")
@@ -285,7 +326,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if current is None or isinstance(part, int):
             continue
         field = current.model_fields.get(part) or next(
-            (f for f in current.model_fields.values() if f.alias == part), None)
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
         current = field.annotation if field else None
     current = _model_in(current)
     if current is None:
@@ -305,82 +347,135 @@ def _model_in(tp: Any) -> type[BaseModel] | None:
 # --- rules across fields and files -----------------------------------------------------------
 
 
-def _cross_checks(cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]],
-                  stack_doc: YamlDoc) -> list[ConfigError]:
+def _cross_checks(
+    cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]], stack_doc: YamlDoc
+) -> list[ConfigError]:
     errors: list[ConfigError] = []
     by_name: dict[str, tuple[PipelineSpec, YamlDoc]] = {}
     for spec, doc in pipelines:
         if spec.name in by_name:
             first = by_name[spec.name][1]
-            errors.append(ConfigError(doc.file, "name", f"is also the name of the pipeline in {first.file}",
-                                      value=spec.name, line=doc.line("name"),
-                                      hint="pipeline names are their identity and must be unique"))
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    "name",
+                    f"is also the name of the pipeline in {first.file}",
+                    value=spec.name,
+                    line=doc.line("name"),
+                    hint="pipeline names are their identity and must be unique",
+                )
+            )
         else:
             by_name[spec.name] = (spec, doc)
 
     if cfg.mode is Mode.PRODUCTION and not (cfg.run_as or "").startswith("sp:"):
         key = f"{NAMESPACE}:runAs"
-        errors.append(ConfigError(stack_doc.file, key, "a production stack must run as a service principal",
-                                  value=cfg.run_as, line=stack_doc.line(f"config.{key}"),
-                                  hint="set it with: pulumi config set runAs sp:<application id>"))
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                key,
+                "a production stack must run as a service principal",
+                value=cfg.run_as,
+                line=stack_doc.line(f"config.{key}"),
+                hint="set it with: pulumi config set runAs sp:<application id>",
+            )
+        )
 
     for spec, doc in by_name.values():
+
         def err(key: str, message: str, value: Any, hint: str | None = None, doc: YamlDoc = doc) -> None:
             errors.append(ConfigError(doc.file, key, message, value=value, line=doc.line(key), hint=hint))
 
         if cfg.mode is Mode.PRODUCTION and spec.development:
-            err("development", f"must not be true in a production stack (environment {cfg.environment!r})",
-                True, "development mode skips retries and keeps clusters up; it is for dev stacks")
+            err(
+                "development",
+                f"must not be true in a production stack (environment {cfg.environment!r})",
+                True,
+                "development mode skips retries and keeps clusters up; it is for dev stacks",
+            )
         if spec.continuous and spec.schedule:
-            err("schedule", "a continuous pipeline runs all the time and takes no schedule",
-                spec.schedule.kind, "remove schedule:, or set continuous: false")
+            err(
+                "schedule",
+                "a continuous pipeline runs all the time and takes no schedule",
+                spec.schedule.kind,
+                "remove schedule:, or set continuous: false",
+            )
         if spec.serverless and spec.clusters:
-            err("clusters", "a serverless pipeline takes no clusters", len(spec.clusters),
-                "remove clusters:, or set serverless: false")
+            err(
+                "clusters",
+                "a serverless pipeline takes no clusters",
+                len(spec.clusters),
+                "remove clusters:, or set serverless: false",
+            )
         if cfg.max_workers_cap is not None:
             for i, cluster in enumerate(spec.clusters):
                 size = cluster.autoscale.max_workers if cluster.autoscale else cluster.num_workers
                 key = f"clusters[{i}].autoscale.max_workers" if cluster.autoscale else f"clusters[{i}].num_workers"
                 if size is not None and size > cfg.max_workers_cap:
-                    err(key, f"exceeds this stack's cap of {cfg.max_workers_cap} workers", size,
-                        f"lower it or raise {NAMESPACE}:maxWorkersCap")
+                    err(
+                        key,
+                        f"exceeds this stack's cap of {cfg.max_workers_cap} workers",
+                        size,
+                        f"lower it or raise {NAMESPACE}:maxWorkersCap",
+                    )
         for tag in ("Environment", "Pipeline"):
-            sources = [("tags", spec.tags)] + [(f"clusters[{i}].custom_tags", c.custom_tags)
-                                                for i, c in enumerate(spec.clusters)]
+            sources = [("tags", spec.tags)] + [
+                (f"clusters[{i}].custom_tags", c.custom_tags) for i, c in enumerate(spec.clusters)
+            ]
             expected = cfg.environment if tag == "Environment" else spec.name
             for where, tags in sources:
                 if tag in tags and tags[tag] != expected:
-                    err(f"{where}.{tag}", f"conflicts with the stack's {tag} tag {expected!r}", tags[tag],
-                        "the stack sets this tag; remove it")
+                    err(
+                        f"{where}.{tag}",
+                        f"conflicts with the stack's {tag} tag {expected!r}",
+                        tags[tag],
+                        "the stack sets this tag; remove it",
+                    )
         for i, upstream in enumerate(spec.schedule.after if spec.schedule else []):
             key = f"schedule.after[{i}]"
             if upstream == spec.name:
                 err(key, "a pipeline cannot depend on itself", upstream)
             elif upstream not in by_name:
-                err(key, "is not a pipeline of this project", upstream,
-                    did_you_mean(upstream, by_name) or f"known: {', '.join(sorted(by_name))}")
+                err(
+                    key,
+                    "is not a pipeline of this project",
+                    upstream,
+                    did_you_mean(upstream, by_name) or f"known: {', '.join(sorted(by_name))}",
+                )
             elif by_name[upstream][0].continuous:
-                err(key, "is continuous: it never completes, so nothing can run after it", upstream,
-                    "read its tables directly instead, or make it triggered")
+                err(
+                    key,
+                    "is continuous: it never completes, so nothing can run after it",
+                    upstream,
+                    "read its tables directly instead, or make it triggered",
+                )
 
     errors += _cycles(by_name)
     return errors
 
 
 def _cycles(by_name: Mapping[str, tuple[PipelineSpec, YamlDoc]]) -> list[ConfigError]:
-    graph = {n: [u for u in (s.schedule.after if s.schedule else []) if u in by_name and u != n]
-             for n, (s, _) in by_name.items()}
+    graph = {
+        n: [u for u in (s.schedule.after if s.schedule else []) if u in by_name and u != n]
+        for n, (s, _) in by_name.items()
+    }
     errors, done, reported = [], set(), set()
 
     def visit(node: str, trail: list[str]) -> None:
         if node in trail:
-            cycle = trail[trail.index(node):] + [node]
+            cycle = [*trail[trail.index(node) :], node]
             if frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
                 doc = by_name[cycle[0]][1]
-                errors.append(ConfigError(doc.file, "schedule.after", "dependency cycle: " + " -> ".join(cycle),
-                                          line=doc.line("schedule.after"),
-                                          hint="a pipeline must not (indirectly) wait for itself"))
+                errors.append(
+                    ConfigError(
+                        doc.file,
+                        "schedule.after",
+                        "dependency cycle: " + " -> ".join(cycle),
+                        line=doc.line("schedule.after"),
+                        hint="a pipeline must not (indirectly) wait for itself",
+                    )
+                )
             return
         if node in done:
             return
@@ -401,7 +496,8 @@ def settings_from_pulumi(root: Path) -> StackSettings:
 
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret = {k for k in values if runtime_config.is_config_secret(k)} | set(
-        runtime_config.get_config_secret_keys_env())
+        runtime_config.get_config_secret_keys_env()
+    )
     try:
         return load_settings(pulumi.get_project(), pulumi.get_stack(), values, secret, root)
     except ConfigErrors as exc:

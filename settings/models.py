@@ -96,9 +96,7 @@ class Autoscale(_Strict):
     @model_validator(mode="after")
     def _bounds(self) -> Autoscale:
         if self.min_workers > self.max_workers:
-            raise ValueError(
-                f"min_workers ({self.min_workers}) is greater than max_workers ({self.max_workers})"
-            )
+            raise ValueError(f"min_workers ({self.min_workers}) is greater than max_workers ({self.max_workers})")
         return self
 
 

@@ -55,9 +55,7 @@ def load_yaml(path: Path, display: str) -> YamlDoc | ConfigError:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        return ConfigError(
-            display, "", f"is not valid YAML: {problem}", line=mark.line + 1 if mark else None
-        )
+        return ConfigError(display, "", f"is not valid YAML: {problem}", line=mark.line + 1 if mark else None)
     doc = YamlDoc(display, data)
     if node is not None:
         _index(node, "", doc.lines)
