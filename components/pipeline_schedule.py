@@ -5,7 +5,7 @@ Children:
                           per upstream pipeline followed by this pipeline's task (depends_on all).
                           Triggered by a Quartz cron schedule or by file arrival. One run at a time,
                           retries, failure emails.
-  - `<name>-permissions`  databricks.Permissions on the job, when any are given.
+  - `<name>-job-permissions`  databricks.Permissions on the job, when any are given.
 
 Continuous pipelines have no schedule: they are always running.
 
@@ -106,7 +106,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             [("CAN_VIEW", args.viewers), ("CAN_MANAGE_RUN", args.runners), ("CAN_MANAGE", args.managers)]
         )
         self.permissions = (
-            databricks.Permissions(f"{name}-permissions", job_id=self.job.id, access_controls=acl, opts=child)
+            databricks.Permissions(f"{name}-job-permissions", job_id=self.job.id, access_controls=acl, opts=child)
             if acl
             else None
         )

@@ -1,0 +1,158 @@
+"""The offline plan itself: its JSON contract, the provider-schema check, secrets, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_databricks as databricks
+import pytest
+import yaml
+
+from offline.plan import main
+from offline.recorder import SECRET, record
+from settings.models import StackConfig
+from tests.conftest import ROOT, resource
+
+pytestmark = pytest.mark.plan
+
+RESOURCE_KEYS = {
+    "urn": str,
+    "type": str,
+    "name": str,
+    "parent": (str, type(None)),
+    "custom": bool,
+    "provider": (str, type(None)),
+    "inputs": dict,
+    "protect": bool,
+    "retainOnDelete": bool,
+    "deleteBeforeReplace": bool,
+    "aliases": list,
+    "dependencies": list,
+    "ignoreChanges": list,
+    "replaceOnChanges": list,
+}
+
+
+def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "prod", "--json", str(out)]) == 0
+    plan = json.loads(out.read_text())
+    assert set(plan) == {"project", "stack", "resources", "outputs"}
+    assert (plan["project"], plan["stack"]) == ("lakeflow", "prod")
+    seen: set[str] = set()
+    for r in plan["resources"]:
+        assert set(r) == set(RESOURCE_KEYS), r["urn"]
+        for key, kind in RESOURCE_KEYS.items():
+            assert isinstance(r[key], kind), (r["urn"], key)
+        assert r["type"] != "pulumi:pulumi:Stack"
+        # Registration order: a parent and every dependency come first.
+        assert r["parent"] is None or r["parent"] in seen
+        assert set(r["dependencies"]) <= seen
+        seen.add(r["urn"])
+    assert plan["outputs"]["pipelines"]["sales_pipeline"]["name"] == "prod_sales_pipeline"
+    assert plan["outputs"]["pipelines"]["sales_pipeline"]["id"] == "(known after apply)"
+    printed = capsys.readouterr().out
+    assert "DltPipeline sales_pipeline  [protected]" in printed
+    assert "cluster default: autoscale 2-20 ENHANCED" in printed
+    assert "Resources: 4 DltPipeline, 3 Job, 7 Permissions, 4 Pipeline, 3 PipelineSchedule (21 in all)" in printed
+
+
+def test_equal_programs_give_byte_identical_plans(tmp_path, capsys):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["--stack", "staging", "--json", str(first)]) == 0
+    assert main(["--stack", "staging", "--json", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_schema_check_catches_what_mocks_let_through():
+    def program() -> None:
+        databricks.Pipeline(
+            "bad",
+            name="x",
+            clusters=[{"lable": "default", "autoscale": {"minWorkers": 1}}],  # typo + missing maxWorkers
+            photon="yes",  # type: ignore[arg-type]
+            tags={"Team": 7},  # type: ignore[dict-item]
+        )
+
+    plan = record("lakeflow", "test", {}, set(), program)
+    assert sorted(plan.schema_errors) == sorted(
+        [
+            "databricks:index/pipeline:Pipeline 'bad': clusters[0].lable: unknown property for PipelineClusterArgs"
+            " (did you mean 'label'?)",
+            "databricks:index/pipeline:Pipeline 'bad': clusters[0].autoscale.maxWorkers: required by"
+            " PipelineClusterAutoscaleArgs but missing",
+            "databricks:index/pipeline:Pipeline 'bad': photon: expected a boolean, got a string",
+            "databricks:index/pipeline:Pipeline 'bad': tags.Team: expected a string, got a number",
+        ]
+    )
+
+
+def test_schema_check_accepts_everything_the_shipped_stacks_register(plans):
+    for plan in plans.values():
+        assert plan.schema_errors == []
+
+
+def test_cli_fails_the_plan_on_schema_errors(monkeypatch, capsys):
+    import stack.build
+
+    def broken_build(settings):
+        databricks.Job("j", tasks=[{"task_key": "t", "pipelineTask": {"pipelineId": "p", "fullRefresh": "no"}}])
+
+    monkeypatch.setattr(stack.build, "build", broken_build)
+    assert main(["--stack", "dev"]) == 3
+    err = capsys.readouterr().err
+    assert "would reject" in err and "tasks[0].pipelineTask.fullRefresh: expected a boolean" in err
+
+
+def test_secrets_are_masked_in_inputs_and_outputs():
+    def program() -> None:
+        databricks.Pipeline("p", name="x", configuration={"token": pulumi.Output.secret("s3cr3t-value")})
+        pulumi.export("token", pulumi.Output.secret("s3cr3t-value"))
+
+    plan = record("lakeflow", "test", {}, set(), program)
+    # The SDK marks the whole map secret when any value in it is.
+    assert resource(plan, "Pipeline", "p")["inputs"]["configuration"] == SECRET
+    assert plan.outputs["token"] == SECRET
+    assert "s3cr3t" not in json.dumps(plan.to_json())
+
+
+def test_secure_stack_values_are_never_decrypted_nor_printed(project, capsys):
+    path = project.root / "Pulumi.dev.yaml"
+    path.write_text(path.read_text() + "  databricks:token:\n    secure: AAABAKSuperSecretCiphertext==\n")
+    assert main(["--stack", "dev", "--root", str(project.root), "--json", str(project.root / "p.json")]) == 0
+    assert "SuperSecret" not in capsys.readouterr().out + (project.root / "p.json").read_text()
+
+
+def test_unknown_stack_lists_the_stacks_there(capsys):
+    assert main(["--stack", "qa"]) == 2
+    captured = capsys.readouterr()
+    assert "Pulumi.qa.yaml: does not exist (stacks here: dev, prod, staging)" in captured.err
+    assert captured.out == ""
+
+
+def test_pulumi_yaml_declares_every_scalar_and_list_setting_with_its_type():
+    """Pulumi.yaml's config schema and the settings model must not drift apart.
+
+    Pulumi's project schema knows string, integer, boolean and array; map-valued settings
+    (`variables`) can only be documented there, and StackConfig validates them.
+    """
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    expected = {}
+    for name, field in StackConfig.model_fields.items():
+        key = field.alias or name
+        annotation = str(field.annotation)
+        if "dict[" in annotation:
+            assert key not in declared
+            continue
+        expected[key] = (
+            "array"
+            if "list[" in annotation
+            else "boolean"
+            if "bool" in annotation
+            else "integer"
+            if "int" in annotation
+            else "string"
+        )
+    assert {k: v["type"] for k, v in declared.items()} == expected
+    assert all(v.get("description") for v in declared.values())

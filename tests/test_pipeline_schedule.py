@@ -1,0 +1,135 @@
+"""PipelineSchedule: the job that starts a triggered pipeline, for each approach of guide 5.3."""
+
+from __future__ import annotations
+
+import pulumi_databricks as databricks
+import pytest
+
+from components import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
+from offline.recorder import record
+from settings.models import FileArrival, PauseStatus, Schedule
+from tests.conftest import by_type, resource
+
+pytestmark = pytest.mark.plan
+
+
+def run(schedule: Schedule, **overrides):
+    def program() -> None:
+        pipelines = {
+            n: databricks.Pipeline(f"{n}-pipeline", name=n, catalog="c", schema="s")
+            for n in ("sales", "orders", "customers")
+        }
+        base = dict(
+            job_name="prod_customers_schedule",
+            task_key="customers",
+            pipeline_id=pipelines["customers"].id,
+            schedule=schedule,
+            pause_status=PauseStatus.UNPAUSED,
+            timezone="Europe/Berlin",
+            tags={"Environment": "prod", "Pipeline": "customers"},
+        )
+        if overrides.pop("upstream", False):
+            overrides["upstream"] = [UpstreamPipeline(n, pipelines[n].id) for n in ("sales", "orders")]
+        PipelineSchedule("customers", PipelineScheduleArgs(**{**base, **overrides}))
+
+    plan = record("lakeflow", "test", {}, set(), program)
+    assert plan.schema_errors == []
+    return plan
+
+
+def job_inputs(plan):
+    return resource(plan, "Job", "customers-job")["inputs"]
+
+
+def test_cron_schedule_one_run_at_a_time_with_retries():
+    plan = run(
+        Schedule(
+            cron="0 0 */6 * * ?",
+            timezone="America/New_York",
+            max_retries=3,
+            min_retry_interval_seconds=120,
+            timeout_seconds=3600,
+        )
+    )
+    job = resource(plan, "Job", "customers-job")
+    assert job["parent"] == resource(plan, "PipelineSchedule", "customers")["urn"]
+    inputs = job["inputs"]
+    assert inputs["name"] == "prod_customers_schedule"
+    assert inputs["maxConcurrentRuns"] == 1
+    assert inputs["schedule"] == {
+        "pauseStatus": "UNPAUSED",
+        "quartzCronExpression": "0 0 */6 * * ?",
+        "timezoneId": "America/New_York",
+    }
+    assert "trigger" not in inputs
+    (task,) = inputs["tasks"]
+    assert task["taskKey"] == "customers"
+    assert task["pipelineTask"]["fullRefresh"] is False
+    assert (task["maxRetries"], task["minRetryIntervalMillis"], task["timeoutSeconds"]) == (3, 120_000, 3600)
+    assert task["retryOnTimeout"] is True
+    assert inputs["tags"] == {"Environment": "prod", "Pipeline": "customers"}
+    # The task points at the pipeline: the job depends on it.
+    assert resource(plan, "Pipeline", "customers-pipeline")["urn"] in job["dependencies"]
+
+
+def test_cron_without_timezone_uses_the_stack_timezone_and_schedule_may_pause_itself():
+    inputs = job_inputs(run(Schedule(cron="0 0 1 * * ?", pause_status=PauseStatus.PAUSED)))
+    assert inputs["schedule"]["timezoneId"] == "Europe/Berlin"
+    assert inputs["schedule"]["pauseStatus"] == "PAUSED"
+
+
+def test_file_arrival_trigger():
+    inputs = job_inputs(
+        run(Schedule(file_arrival=FileArrival(url="/Volumes/p/landing/in/", min_time_between_triggers_seconds=300)))
+    )
+    assert "schedule" not in inputs
+    assert inputs["trigger"] == {
+        "fileArrival": {"minTimeBetweenTriggersSeconds": 300, "url": "/Volumes/p/landing/in/"},
+        "pauseStatus": "UNPAUSED",
+    }
+
+
+def test_dependent_schedule_runs_upstream_pipelines_first():
+    inputs = job_inputs(run(Schedule(cron="0 30 2 * * ?", after=["sales", "orders"]), upstream=True))
+    keys = [t["taskKey"] for t in inputs["tasks"]]
+    assert keys == ["sales", "orders", "customers"]
+    assert "dependsOns" not in inputs["tasks"][0]
+    assert inputs["tasks"][2]["dependsOns"] == [{"taskKey": "sales"}, {"taskKey": "orders"}]
+
+
+def test_failure_emails_run_as_and_job_permissions():
+    plan = run(
+        Schedule(cron="0 0 1 * * ?"),
+        failure_emails=["oncall@example.com"],
+        run_as="sp:77",
+        viewers=["group:analysts"],
+        runners=["group:ops"],
+        managers=["group:platform"],
+    )
+    inputs = job_inputs(plan)
+    assert inputs["emailNotifications"] == {"onFailures": ["oncall@example.com"]}
+    assert inputs["runAs"] == {"servicePrincipalName": "77"}
+    acl = resource(plan, "Permissions", "customers-job-permissions")["inputs"]["accessControls"]
+    assert {a["groupName"]: a["permissionLevel"] for a in acl} == {
+        "analysts": "CAN_VIEW",
+        "ops": "CAN_MANAGE_RUN",
+        "platform": "CAN_MANAGE",
+    }
+
+
+def test_no_retries_means_no_retry_on_timeout_and_no_permissions_without_principals():
+    plan = run(Schedule(cron="0 0 1 * * ?", max_retries=0))
+    assert job_inputs(plan)["tasks"][0]["retryOnTimeout"] is False
+    assert by_type(plan, "Permissions") == []
+
+
+def test_a_pipeline_cannot_be_its_own_upstream():
+    with pytest.raises(ValueError, match="its own upstream"):
+        PipelineScheduleArgs(
+            job_name="j",
+            task_key="a",
+            pipeline_id="x",
+            schedule=Schedule(cron="0 0 1 * * ?"),
+            pause_status=PauseStatus.PAUSED,
+            upstream=[UpstreamPipeline("a", "x")],
+        )

@@ -1,0 +1,120 @@
+"""The three shipped stacks, planned offline: the promotion path's differences are data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import STACKS, by_type, resource
+
+pytestmark = pytest.mark.plan
+
+CLASSIC = ("sales_pipeline", "clickstream_events", "customer_360")
+TAGGED = ("Pipeline", "Job")
+
+
+def pipelines(plan):
+    return {r["name"].removesuffix("-pipeline"): r for r in by_type(plan, "Pipeline")}
+
+
+def jobs(plan):
+    return {r["name"].removesuffix("-job"): r["inputs"] for r in by_type(plan, "Job")}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_plans_cleanly_with_every_pipeline(plans, stack):
+    plan = plans[stack]
+    assert plan.schema_errors == []
+    assert set(pipelines(plan)) == {"sales_pipeline", "clickstream_events", "customer_360", "invoice_ingest"}
+    for name, p in pipelines(plan).items():
+        assert p["inputs"]["name"] == f"{stack}_{name}"
+        assert "storage" not in p["inputs"] and "target" not in p["inputs"]
+        assert p["inputs"]["catalog"] == stack
+    assert set(plan.outputs["pipelines"]) == set(pipelines(plan))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tags_on_everything_that_takes_them(plans, stack):
+    plan = plans[stack]
+    for r in plan.resources:
+        if r["type"].rsplit(":", 1)[-1] not in TAGGED:
+            continue
+        tags = r["inputs"]["tags"]
+        assert {"Environment", "Team", "CostCenter", "Pipeline"} <= tags.keys(), r["urn"]
+        assert tags["Environment"] == stack
+        for cluster in r["inputs"].get("clusters", []):
+            assert cluster["customTags"].items() >= tags.items()
+
+
+def test_dev_is_development_mode_paused_and_small(plans):
+    plan = plans["dev"]
+    for p in pipelines(plan).values():
+        assert p["inputs"]["development"] is True
+        assert p["protect"] is False
+        for c in p["inputs"].get("clusters", []):
+            assert c["autoscale"]["maxWorkers"] <= 2
+    assert {j["schedule" if "schedule" in j else "trigger"]["pauseStatus"] for j in jobs(plan).values()} == {"PAUSED"}
+    # Per-environment overrides in the pipeline files: no photon and no always-on compute in dev.
+    assert pipelines(plan)["sales_pipeline"]["inputs"]["photon"] is False
+    assert pipelines(plan)["clickstream_events"]["inputs"]["continuous"] is False
+    assert "runAs" not in pipelines(plan)["sales_pipeline"]["inputs"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_run_for_real(plans, stack):
+    plan = plans[stack]
+    for p in pipelines(plan).values():
+        assert p["inputs"]["development"] is False
+        assert p["inputs"]["runAs"].keys() == {"servicePrincipalName"}
+        assert p["inputs"]["notifications"][0]["alerts"] == [
+            "on-update-failure",
+            "on-update-fatal-failure",
+            "on-flow-failure",
+        ]
+    for j in jobs(plan).values():
+        assert (j.get("schedule") or j.get("trigger"))["pauseStatus"] == "UNPAUSED"
+        assert j["emailNotifications"]["onFailures"]
+        assert j["runAs"].keys() == {"servicePrincipalName"}
+    assert pipelines(plan)["clickstream_events"]["inputs"]["continuous"] is True
+
+
+def test_prod_photon_enhanced_autoscaling_2_to_20_and_protected(plans):
+    plan = plans["prod"]
+    for name in CLASSIC:
+        inputs = pipelines(plan)[name]["inputs"]
+        assert inputs["photon"] is True
+        assert [c["autoscale"] for c in inputs["clusters"]] == [{"maxWorkers": 20, "minWorkers": 2, "mode": "ENHANCED"}]
+    for r in by_type(plan, "Pipeline") + by_type(plan, "DltPipeline"):
+        assert r["protect"] is True, r["urn"]
+    assert all(not r["protect"] for r in by_type(plan, "Job"))
+
+
+def test_schedules_follow_guide_5_3(plans):
+    plan = plans["prod"]
+    j = jobs(plan)
+    assert "clickstream_events" not in j  # continuous: no job
+    assert j["sales_pipeline"]["schedule"]["quartzCronExpression"] == "0 0 */6 * * ?"
+    assert j["invoice_ingest"]["trigger"]["fileArrival"]["url"] == "/Volumes/prod/landing/raw/invoices/"
+    assert [t["taskKey"] for t in j["customer_360"]["tasks"]] == ["sales_pipeline", "customer_360"]
+    assert j["customer_360"]["tasks"][1]["dependsOns"] == [{"taskKey": "sales_pipeline"}]
+    for inputs in j.values():
+        assert inputs["maxConcurrentRuns"] == 1
+        assert all(t["maxRetries"] >= 1 for t in inputs["tasks"])
+
+
+def test_prod_permissions_come_from_config(plans):
+    acl = resource(plans["prod"], "Permissions", "sales_pipeline-permissions")
+    assert acl["parent"].endswith("lakeflow:index:DltPipeline::sales_pipeline")
+    assert {a["groupName"]: a["permissionLevel"] for a in acl["inputs"]["accessControls"]} == {
+        "analysts": "CAN_VIEW",
+        "data-engineers": "CAN_VIEW",
+        "platform-ops": "CAN_MANAGE",
+    }
+
+
+def test_a_developer_name_keeps_two_dev_stacks_apart(project):
+    project.edit_stack("dev", developer="alice")
+    plan = project.plan("dev")
+    assert pipelines(plan)["sales_pipeline"]["inputs"]["name"] == "dev_alice_sales_pipeline"
+    assert jobs(plan)["sales_pipeline"]["name"] == "dev_alice_sales_pipeline_schedule"
+    # Logical names (URNs) do not change with the physical name.
+    assert pipelines(plan)["sales_pipeline"]["urn"].endswith("::sales_pipeline-pipeline")
