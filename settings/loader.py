@@ -63,24 +63,32 @@ def load_settings(
     stack_doc = load_yaml(root / stack_file, stack_file) if (root / stack_file).exists() else None
     stack_lines = stack_doc if isinstance(stack_doc, YamlDoc) else YamlDoc(stack_file, None)
 
-    stack_config, errors = _load_stack_config(config, secret_keys, stack_lines)
-    if stack_config is None:
+    stack_config, errors, raw = _load_stack_config(config, secret_keys, stack_lines)
+    # Pipeline files only need the environment and the variables: when those two are usable,
+    # check the files even if another stack key is wrong, so one run shows every problem.
+    env = stack_config.environment if stack_config else raw.get("environment")
+    variables = stack_config.variables if stack_config else raw.get("variables", {})
+    if not (isinstance(env, str) and isinstance(variables, dict)):
         raise ConfigErrors(errors)
 
-    known_envs = _known_environments(root) | {stack_config.environment}
-    variables = {**stack_config.variables, "ENV": stack_config.environment}
+    known_envs = _known_environments(root) | {env}
+    variables = {**{k: str(v) for k, v in variables.items()}, "ENV": env}
     pipelines: list[tuple[PipelineSpec, YamlDoc]] = []
+    declared: set[str] = set()  # names in files, including files with errors
     files = sorted((root / PIPELINES_DIR).glob("*.y*ml"))
     if not files:
         errors.append(ConfigError(f"{PIPELINES_DIR}/", "", "holds no pipeline files (*.yaml)"))
     for path in files:
-        spec, doc, file_errors = _load_pipeline(path, root, stack_config.environment, known_envs, variables)
+        spec, doc, file_errors = _load_pipeline(path, root, env, known_envs, variables)
         errors += file_errors
+        if doc is not None and isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+            declared.add(doc.data["name"])
         if spec is not None and doc is not None:
             pipelines.append((spec, doc))
 
-    errors += _cross_checks(stack_config, pipelines, stack_lines)
-    if errors:
+    if stack_config is not None:
+        errors += _cross_checks(stack_config, pipelines, declared, stack_lines)
+    if errors or stack_config is None:
         raise ConfigErrors(errors)
     return StackSettings(
         project=project,
@@ -96,7 +104,7 @@ def load_settings(
 
 def _load_stack_config(
     config: Mapping[str, str], secret_keys: set[str], doc: YamlDoc
-) -> tuple[StackConfig | None, list[ConfigError]]:
+) -> tuple[StackConfig | None, list[ConfigError], dict[str, Any]]:
     errors: list[ConfigError] = []
     values: dict[str, Any] = {}
     for full_key, raw in config.items():
@@ -117,12 +125,12 @@ def _load_stack_config(
             continue
         values[key] = _decode(raw)
     try:
-        return StackConfig.model_validate(values), errors
+        return StackConfig.model_validate(values), errors, values
     except ValidationError as exc:
         for err in exc.errors():
             path = _dotted(err["loc"])
             errors.append(_pydantic_error(err, StackConfig, doc, f"{NAMESPACE}:{path}", f"config.{NAMESPACE}:{path}"))
-        return None, errors
+        return None, errors, values
 
 
 def _decode(raw: Any) -> Any:
@@ -348,7 +356,7 @@ def _model_in(tp: Any) -> type[BaseModel] | None:
 
 
 def _cross_checks(
-    cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]], stack_doc: YamlDoc
+    cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]], declared: set[str], stack_doc: YamlDoc
 ) -> list[ConfigError]:
     errors: list[ConfigError] = []
     by_name: dict[str, tuple[PipelineSpec, YamlDoc]] = {}
@@ -435,14 +443,14 @@ def _cross_checks(
             key = f"schedule.after[{i}]"
             if upstream == spec.name:
                 err(key, "a pipeline cannot depend on itself", upstream)
-            elif upstream not in by_name:
+            elif upstream not in declared:
                 err(
                     key,
                     "is not a pipeline of this project",
                     upstream,
-                    did_you_mean(upstream, by_name) or f"known: {', '.join(sorted(by_name))}",
+                    did_you_mean(upstream, declared) or f"known: {', '.join(sorted(declared))}",
                 )
-            elif by_name[upstream][0].continuous:
+            elif upstream in by_name and by_name[upstream][0].continuous:
                 err(
                     key,
                     "is continuous: it never completes, so nothing can run after it",
