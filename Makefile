@@ -21,10 +21,11 @@ plan: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lint: ruff lint + format check
+## lint: ruff lint + format check, mypy on the package code
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## bench: offline-plan speed and memory against a bare Pulumi program (docs/performance.md)
 bench: $(STAMP)

@@ -138,8 +138,9 @@ def record(project: str, stack: str, config: dict[str, str], secret_keys: set[st
         _PreviewMocks(), project=project, stack=stack, preview=True, monitor=RecordingMonitor(plan)
     )
     _sync_await(run_pulumi_func(program))
-    root = runtime_settings.get_root_resource()
-    plan.outputs = {k: _resolve(v) for k, v in (root.outputs if root else {}).items()}
+    # pulumi.export() stores outputs on the root Stack component.
+    root_outputs: dict[str, Any] = getattr(runtime_settings.get_root_resource(), "outputs", {})
+    plan.outputs = {k: _resolve(v) for k, v in root_outputs.items()}
     plan.resources = canonical_order(plan.resources)
     return plan
 

@@ -44,7 +44,7 @@ def _shape(input_type: type) -> tuple[dict[str, Any], frozenset[str]]:
     """Wire name -> type, and the wire names `__init__` requires."""
     types_by_wire = pulumi_types.input_type_types(input_type)
     py_to_wire = pulumi_types.input_type_py_to_pulumi_names(input_type)
-    params = inspect.signature(input_type.__init__).parameters
+    params = inspect.signature(input_type).parameters  # the class signature is its __init__'s
     required = frozenset(
         py_to_wire.get(name, name)
         for name, p in params.items()

@@ -1,0 +1,1 @@
+"""Stack settings: pipeline YAML and Pulumi stack config -> typed, validated `StackSettings`."""
