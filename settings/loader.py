@@ -127,8 +127,11 @@ def _load_stack_config(
     try:
         return StackConfig.model_validate(values), errors, values
     except ValidationError as exc:
+        secret_names = {k.partition(":")[2] for k in secret_keys}
         for err in exc.errors():
             path = _dotted(err["loc"])
+            if err["type"] == "missing" and path in secret_names:
+                continue  # already reported as a secret
             errors.append(_pydantic_error(err, StackConfig, doc, f"{NAMESPACE}:{path}", f"config.{NAMESPACE}:{path}"))
         return None, errors, values
 
@@ -206,23 +209,24 @@ def _load_pipeline(
             errors.append(
                 ConfigError(display, key, "is not accepted", value=data.pop(key), line=doc.line(key), hint=reason)
             )
-    if errors:
-        return None, doc, errors
+    # Validate the rest even after errors, so one run shows everything wrong with the file; a
+    # value already reported (e.g. an unfilled placeholder) is not reported twice.
+    reported = [e.key for e in errors]
+    spec: PipelineSpec | None = None
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        return (
-            None,
-            doc,
-            [_pydantic_error(e, PipelineSpec, doc, _dotted(e["loc"]), _dotted(e["loc"])) for e in exc.errors()],
-        )
-    if not spec.libraries:
+        for e in exc.errors():
+            path = _dotted(e["loc"])
+            if not any(path == r or path.startswith((r + ".", r + "[")) for r in reported):
+                errors.append(_pydantic_error(e, PipelineSpec, doc, path, path))
+    if not data.get("libraries"):
         errors.append(
             ConfigError(
                 display,
                 "libraries",
                 "a pipeline needs at least one library",
-                line=doc.line("libraries") or doc.line("name"),
+                line=doc.lines.get("libraries") or doc.lines.get("name"),
                 hint="add e.g. libraries: [{notebook: {path: /Repos/.../my_pipeline}}]",
             )
         )

@@ -75,6 +75,15 @@ Principal = Annotated[str, AfterValidator(_check_principal)]
 Email = Annotated[str, AfterValidator(_check_email)]
 
 
+def _check_identity(value: str) -> str:
+    if value.startswith("group:"):
+        raise ValueError("must be a user ('user:<email>') or a service principal ('sp:<application id>')")
+    return value
+
+
+RunAs = Annotated[Principal, AfterValidator(_check_identity)]
+
+
 def principal_field(principal: str) -> tuple[str, str]:
     """'group:analysts' -> ('group_name', 'analysts'): the Databricks access-control field."""
     kind, _, name = principal.partition(":")
@@ -235,16 +244,10 @@ class StackConfig(_Strict):
     variables: dict[str, str] = {}
     schedule_pause_status: PauseStatus
     timezone: Timezone = "UTC"
-    run_as: Principal | None = None
+    run_as: RunAs | None = None
     viewers: list[Principal] = []
     runners: list[Principal] = []
     managers: list[Principal] = []
     failure_emails: list[Email] = []
     protect: bool = False
     max_workers_cap: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _run_as_is_not_a_group(self) -> StackConfig:
-        if self.run_as and self.run_as.startswith("group:"):
-            raise ValueError("runAs must be a user ('user:<email>') or service principal ('sp:<id>')")
-        return self

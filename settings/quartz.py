@@ -28,18 +28,18 @@ _RANGE = re.compile(r"^(?P<start>\*|[A-Z0-9]+)(?:-(?P<end>[A-Z0-9]+))?(?:/(?P<st
 
 def quartz_error(expression: str) -> str | None:
     """Why `expression` is not a valid Quartz cron expression, or None when it is."""
-    parts = expression.upper().split()
+    parts = expression.split()
     if len(parts) not in (6, 7):
         return (
             f"has {len(parts)} fields; Quartz needs 6 or 7 "
             "(seconds minutes hours day-of-month month day-of-week [year]), e.g. '0 0 */6 * * ?'"
         )
     for (name, low, high, names), part in zip(_FIELDS, parts, strict=False):
-        for item in part.split(","):
+        for item in part.upper().split(","):
             problem = _item_error(name, item, low, high, names)
             if problem:
                 return f"{name} field {part!r}: {problem}"
-    dom, dow = parts[3], parts[5]
+    dom, dow = parts[3], parts[5]  # '?' has no case
     if (dom == "?") == (dow == "?"):
         return "exactly one of day-of-month and day-of-week must be '?'"
     return None

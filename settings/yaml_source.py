@@ -49,9 +49,11 @@ def load_yaml(path: Path, display: str) -> YamlDoc | ConfigError:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return ConfigError(display, "", f"cannot be read: {exc.strerror}")
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse: compose the node tree (it has the lines), then build the data from it.
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
