@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: plan test lint bench clean
+.PHONY: plan test lint bench clean diff policy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## diff: offline diff of STACK between BASE (git ref, default origin/main) and the working tree;
+##       fails on an unacknowledged destroy of data (ALLOW_DESTROY="<urn> ..." acknowledges)
+BASE ?= origin/main
+diff: $(STAMP)
+	@LAKEFLOW_ALLOW_DESTROY="$(ALLOW_DESTROY)" $(BIN)/python -m offline.diff --stack $(STACK) --base $(BASE) \
+		$(if $(JSON),--json $(JSON)) $(if $(MARKDOWN),--markdown $(MARKDOWN))
+
+## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
+policy: $(STAMP)
+	@$(BIN)/python -m offline.policy --stack $(STACK)

@@ -217,9 +217,9 @@ def _load_pipeline(
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
         for e in exc.errors():
-            path = _dotted(e["loc"])
-            if not any(path == r or path.startswith((r + ".", r + "[")) for r in reported):
-                errors.append(_pydantic_error(e, PipelineSpec, doc, path, path))
+            key = _dotted(e["loc"])
+            if not any(key == r or key.startswith((r + ".", r + "[")) for r in reported):
+                errors.append(_pydantic_error(e, PipelineSpec, doc, key, key))
     if not data.get("libraries"):
         errors.append(
             ConfigError(

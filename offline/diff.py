@@ -1,0 +1,376 @@
+"""Compare two offline plans the way the Pulumi engine would, and guard against data loss.
+
+Per resource (matched by URN, or through an alias to an old URN): create, delete, update (with
+the changed input paths, old -> new, secrets already masked by the plan), replace (a change to a
+property that forces replacement, see `offline.replacements`), or rename (an alias matched: the
+same resource under a new URN, never delete + create). Aliases are resolved like the engine does,
+including the aliases children inherit from a renamed parent.
+
+The data-loss guard flags every delete or replace of a protected resource or of a resource that
+holds data (pipelines own their tables; schemas, tables and volumes are data), unless its URN is
+acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from offline.replacements import HOLDS_DATA, replacement_reasons
+
+ACTIONS = ("create", "update", "replace", "delete")
+_MISSING = "(absent)"
+
+
+@dataclass(frozen=True)
+class InputChange:
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class ResourceChange:
+    action: str  # create | update | replace | delete | same
+    urn: str  # current URN (the old one for deletes)
+    type: str
+    name: str
+    parent: str | None
+    renamed_from: str | None = None
+    changes: list[InputChange] = field(default_factory=list)
+    replace_reasons: list[str] = field(default_factory=list)
+    protected: bool = False
+
+    @property
+    def short_type(self) -> str:
+        return self.type.rsplit(":", 1)[-1]
+
+    @property
+    def destroys(self) -> bool:
+        return self.action in ("delete", "replace")
+
+    @property
+    def old_urn(self) -> str:
+        return self.renamed_from or self.urn
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "renamedFrom": self.renamed_from,
+            "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in self.changes],
+            "replaceReasons": self.replace_reasons,
+            "protected": self.protected,
+        }
+
+
+@dataclass
+class GuardViolation:
+    urn: str
+    reason: str
+
+
+@dataclass
+class Diff:
+    stack: str
+    resources: list[ResourceChange]
+    violations: list[GuardViolation] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[ResourceChange]:
+        return [r for r in self.resources if r.action != "same" or r.renamed_from]
+
+    def count(self, action: str) -> int:
+        return sum(r.action == action for r in self.resources)
+
+    @property
+    def renames(self) -> int:
+        return sum(r.renamed_from is not None for r in self.resources)
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{self.count(a)} to {a}" for a in ACTIONS)
+        return f"Plan: {counts}, {self.renames} renamed (alias)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "summary": {**{a: self.count(a) for a in ACTIONS}, "rename": self.renames},
+            "resources": [r.to_json() for r in self.changed],
+            "dataLossGuard": {
+                "violations": [{"urn": v.urn, "reason": v.reason} for v in self.violations],
+                "acknowledged": self.acknowledged,
+            },
+        }
+
+
+def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_destroy: Iterable[str] = ()) -> Diff:
+    """`old`/`new` are JSON plans (`offline.plan --json`); `old` None means the stack is new."""
+    old_by_urn = {r["urn"]: r for r in (old or {}).get("resources", [])}
+    new_resources = new["resources"]
+    new_urns = {r["urn"] for r in new_resources}
+    resolved_old: dict[str, str] = {}  # new URN -> old URN it continues
+    changes: list[ResourceChange] = []
+
+    for res in new_resources:  # registration order: parents are resolved before their children
+        old_urn = res["urn"] if res["urn"] in old_by_urn else _alias_match(res, old_by_urn, new_urns, resolved_old)
+        if old_urn is None:
+            changes.append(_change("create", res))
+            continue
+        resolved_old[res["urn"]] = old_urn
+        before = old_by_urn[old_urn]
+        inputs = _input_changes(before["inputs"], res["inputs"])
+        reasons = replacement_reasons(res["type"], before, res, [c.path for c in inputs])
+        action = "replace" if reasons else "update" if inputs or _options_changed(before, res) else "same"
+        change = _change(action, res, protected=before["protect"] or res["protect"])
+        change.renamed_from = old_urn if old_urn != res["urn"] else None
+        change.changes, change.replace_reasons = inputs, reasons
+        changes.append(change)
+
+    continued = set(resolved_old.values())
+    for urn, res in old_by_urn.items():
+        if urn not in continued:
+            changes.append(_change("delete", res, protected=res["protect"]))
+
+    result = Diff(new["stack"], changes)
+    allowed = set(allow_destroy)
+    for change in changes:
+        if not change.destroys:
+            continue
+        why = _guard_reason(change)
+        if why is None:
+            continue
+        if change.old_urn in allowed:
+            result.acknowledged.append(change.old_urn)
+        else:
+            result.violations.append(GuardViolation(change.old_urn, why))
+    return result
+
+
+def _change(action: str, res: Mapping[str, Any], protected: bool | None = None) -> ResourceChange:
+    return ResourceChange(
+        action=action,
+        urn=res["urn"],
+        type=res["type"],
+        name=res["name"],
+        parent=res["parent"],
+        protected=res["protect"] if protected is None else protected,
+    )
+
+
+def _guard_reason(change: ResourceChange) -> str | None:
+    verb = "deleted" if change.action == "delete" else "replaced (deleted, then created anew)"
+    if change.protected:
+        return f"protected {change.short_type} would be {verb}"
+    if change.type in HOLDS_DATA:
+        what = HOLDS_DATA[change.type]
+        reason = f"; {'; '.join(change.replace_reasons)}" if change.replace_reasons else ""
+        return f"{change.short_type} holds data ({what}) and would be {verb}{reason}"
+    return None
+
+
+def _options_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    keys = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges")
+    return any(old.get(k) != new.get(k) for k in keys)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{path}.{key}" if path else key))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_leaves(item, f"{path}[{i}]"))
+        return out
+    return {path: value}
+
+
+def _input_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[InputChange]:
+    a, b = _leaves(dict(old)), _leaves(dict(new))
+    return [
+        InputChange(path, a.get(path, _MISSING), b.get(path, _MISSING))
+        for path in sorted(a.keys() | b.keys())
+        if a.get(path, _MISSING) != b.get(path, _MISSING)
+    ]
+
+
+# --- aliases ----------------------------------------------------------------------------------
+
+
+def _urn_parts(urn: str) -> tuple[str, str, str, str]:
+    """urn:pulumi:<stack>::<project>::<qualified type>::<name>"""
+    head, project, qualified, name = urn.split("::", 3)
+    return head.removeprefix("urn:pulumi:"), project, qualified, name
+
+
+def _make_urn(stack: str, project: str, parent_qualified: str | None, type_: str, name: str) -> str:
+    qualified = f"{parent_qualified}${type_}" if parent_qualified else type_
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def _candidate_old_urns(res: Mapping[str, Any], resolved_old: Mapping[str, str]) -> list[str]:
+    """Every URN this resource may have had: its explicit aliases, and the aliases inherited
+    from a parent that continues an old URN (as the engine computes them)."""
+    stack, project, _, _ = _urn_parts(res["urn"])
+    parent = res["parent"]
+    parent_qualified = _urn_parts(parent)[2] if parent else None
+    candidates: list[str] = []
+    for alias in res["aliases"]:
+        if alias.get("urn"):
+            candidates.append(alias["urn"])
+            continue
+        a_parent = alias.get("parentUrn") or None
+        if alias.get("noParent"):
+            a_parent_qualified = None
+        elif a_parent:
+            a_parent_qualified = _urn_parts(a_parent)[2]
+        else:
+            a_parent_qualified = parent_qualified
+        if a_parent_qualified == "pulumi:pulumi:Stack":
+            a_parent_qualified = None
+        candidates.append(
+            _make_urn(
+                alias.get("stack") or stack,
+                alias.get("project") or project,
+                a_parent_qualified,
+                alias.get("type") or res["type"],
+                alias.get("name") or res["name"],
+            )
+        )
+    # Inherited: the parent continues an old URN, so the child may sit under the old parent,
+    # and a child named after its parent was named after the parent's old name.
+    if parent and parent in resolved_old and resolved_old[parent] != parent:
+        old_parent = resolved_old[parent]
+        _, _, old_parent_qualified, old_parent_name = _urn_parts(old_parent)
+        _, _, _, parent_name = _urn_parts(parent)
+        names = {res["name"]}
+        if res["name"].startswith(parent_name):
+            names.add(old_parent_name + res["name"][len(parent_name) :])
+        for name in sorted(names):
+            candidates.append(_make_urn(stack, project, old_parent_qualified, res["type"], name))
+    return candidates
+
+
+def _alias_match(
+    res: Mapping[str, Any], old_by_urn: Mapping[str, Any], new_urns: set[str], resolved_old: Mapping[str, str]
+) -> str | None:
+    for urn in _candidate_old_urns(res, resolved_old):
+        # An old URN still used by a resource of the new plan belongs to that resource.
+        if urn in old_by_urn and urn not in new_urns and urn not in resolved_old.values():
+            return urn
+    return None
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+class DiffError(Exception):
+    """A diff that cannot be made (bad ref, a plan that fails); the message says why."""
+
+
+def plan_json(cwd: Path, stack: str, root: Path | None = None) -> dict[str, Any]:
+    """Run `offline.plan` of the code in `cwd` (a fresh process: the code at that ref)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "plan.json"
+        cmd = [sys.executable, "-m", "offline.plan", "--stack", stack, "--json", str(out)]
+        if root is not None:
+            cmd += ["--root", str(root)]
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise DiffError(proc.stderr.strip() or proc.stdout.strip())
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
+    """The stack's plan at git `ref`, from a temporary worktree; None if the stack is new."""
+
+    def git(*args: str, cwd: Path = root) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+    if git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+        raise DiffError(f"BASE {ref!r} is not a commit of the repository at {root}")
+    top = Path(git("rev-parse", "--show-toplevel").stdout.strip())
+    with tempfile.TemporaryDirectory() as tmp:
+        worktree = Path(tmp) / "base"
+        added = git("worktree", "add", "--detach", "--quiet", str(worktree), ref, cwd=top)
+        if added.returncode != 0:
+            raise DiffError(f"cannot check out {ref}: {added.stderr.strip()}")
+        try:
+            base_root = worktree / root.resolve().relative_to(top.resolve())
+            if not (base_root / f"Pulumi.{stack}.yaml").exists():
+                return None
+            if not (worktree / "offline" / "plan.py").exists():
+                raise DiffError(f"{ref} predates the offline plan: nothing to compare with")
+            try:
+                return plan_json(worktree, stack, base_root)
+            except DiffError as exc:
+                raise DiffError(f"stack {stack!r} does not plan at {ref}:\n{exc}") from None
+        finally:
+            git("worktree", "remove", "--force", str(worktree), cwd=top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.diff_render import render_markdown, render_text
+
+    parser = argparse.ArgumentParser(
+        prog="make diff", description="Offline diff of a stack between a git ref and the working tree."
+    )
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--base", default="origin/main", help="git ref to compare with (default: origin/main)")
+    parser.add_argument("--json", metavar="PATH", help="write the diff as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write a pull-request comment body")
+    parser.add_argument(
+        "--allow-destroy",
+        metavar="URN",
+        action="append",
+        default=[],
+        help="acknowledge the delete/replace of this URN (repeatable; also $LAKEFLOW_ALLOW_DESTROY)",
+    )
+    parser.add_argument("--old", type=Path, help="compare this JSON plan instead of planning BASE")
+    parser.add_argument("--new", type=Path, help="compare this JSON plan instead of the working tree")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    allowed = [*args.allow_destroy, *os.environ.get("LAKEFLOW_ALLOW_DESTROY", "").split()]
+    base = str(args.old) if args.old else args.base
+    try:
+        old = (
+            json.loads(args.old.read_text(encoding="utf-8"))
+            if args.old
+            else plan_at_ref(args.root, args.base, args.stack)
+        )
+        new = (
+            json.loads(args.new.read_text(encoding="utf-8"))
+            if args.new
+            else plan_json(Path(__file__).resolve().parent.parent, args.stack, args.root)
+        )
+    except (DiffError, OSError, ValueError) as exc:
+        print(f"make diff: {exc}", file=sys.stderr)
+        return 2
+    result = diff_plans(old, new, allowed)
+    print(render_text(result, base))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    if args.markdown:
+        Path(args.markdown).write_text(render_markdown(result, base), encoding="utf-8")
+    return 1 if result.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

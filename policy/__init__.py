@@ -1,0 +1,1 @@
+"""CrossGuard policy pack (`pulumi preview --policy-pack policy`); rules in `lakeflow_policies`."""

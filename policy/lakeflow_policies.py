@@ -1,0 +1,285 @@
+"""The policies: the operations guide's principles (1.3) and this project's own, as CrossGuard rules.
+
+Self-contained (only `pulumi_policy`): the pack runs in its own virtualenv under the Pulumi CLI,
+and `make policy` imports this module to run the same rules over the offline plan.
+
+Inputs (`props`) use the engine's camelCase names. A resource is *production* when its
+`Environment` tag is in the policy's `productionEnvironments` (default `["prod"]`); resources
+without tags take the environment of the stack's tagged resources.
+
+| policy | level | principle |
+|---|---|---|
+| pipeline-no-development-mode-in-production | mandatory | Reproducibility |
+| pipeline-photon-in-production | advisory | Cost awareness |
+| pipeline-enhanced-autoscaling-in-production | advisory | Cost awareness / resilience |
+| pipeline-max-workers | mandatory | Cost awareness |
+| pipeline-no-storage | mandatory | Resilience: a storage change replaces the pipeline |
+| pipeline-scheduled-or-continuous | advisory | Automation |
+| pipeline-failure-notifications-in-production | mandatory | Observability |
+| required-tags | mandatory | Cost awareness (attribution) |
+| production-data-protected | mandatory | Resilience |
+| run-as-service-principal-in-production | mandatory | Reproducibility |
+| no-plaintext-secrets | mandatory | Security |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.secret import Secret
+
+PIPELINE = "databricks:index/pipeline:Pipeline"
+JOB = "databricks:index/job:Job"
+DATA_TYPES = {
+    PIPELINE,
+    "databricks:index/schema:Schema",
+    "databricks:index/sqlTable:SqlTable",
+    "databricks:index/table:Table",
+    "databricks:index/volume:Volume",
+    "databricks:index/catalog:Catalog",
+}
+REQUIRED_TAGS = ("Environment", "Team", "CostCenter")
+FAILURE_ALERTS = {"on-update-failure", "on-update-fatal-failure"}
+
+_PROD_SCHEMA = {
+    "productionEnvironments": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["prod"],
+        "description": "Environment tag values that count as production.",
+    }
+}
+
+
+def _prod_config(extra: dict[str, Any] | None = None) -> PolicyConfigSchema:
+    return PolicyConfigSchema(properties={**_PROD_SCHEMA, **(extra or {})})
+
+
+def _production(props: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    env = (props.get("tags") or {}).get("Environment")
+    return env in config.get("productionEnvironments", ["prod"])
+
+
+def _clusters(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(props.get("clusters") or [])
+
+
+# --- resource policies -----------------------------------------------------------------------
+
+
+def _no_development_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == PIPELINE and _production(args.props, args.get_config()) and args.props.get("development"):
+        report("A production pipeline must not run in development mode (development: true).", None)
+
+
+def _photon_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    classic = args.resource_type == PIPELINE and not p.get("serverless")
+    if classic and _production(p, args.get_config()) and not p.get("photon"):
+        report("Production pipelines on classic compute should enable photon (guide 11.2).", None)
+
+
+def _enhanced_autoscaling_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    if args.resource_type != PIPELINE or not _production(p, args.get_config()) or p.get("serverless"):
+        return
+    for i, cluster in enumerate(_clusters(p)):
+        autoscale = cluster.get("autoscale") or {}
+        if autoscale.get("mode") != "ENHANCED":
+            report(
+                f"clusters[{i}] ({cluster.get('label', 'default')}) should use ENHANCED autoscaling (guide 9.3).", None
+            )
+
+
+def _max_workers(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != PIPELINE:
+        return
+    cap = args.get_config().get("maxWorkers", 20)
+    for i, cluster in enumerate(_clusters(args.props)):
+        size = (cluster.get("autoscale") or {}).get("maxWorkers", cluster.get("numWorkers"))
+        if isinstance(size, int | float) and size > cap:
+            report(f"clusters[{i}] may grow to {int(size)} workers; the cap is {cap}.", None)
+
+
+def _no_storage(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == PIPELINE and args.props.get("storage"):
+        report("Pipelines must publish to Unity Catalog (catalog + schema): a storage change forces replacement.", None)
+
+
+def _failure_notifications(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    if args.resource_type != PIPELINE or not _production(p, args.get_config()):
+        return
+    for n in p.get("notifications") or []:
+        if FAILURE_ALERTS & set(n.get("alerts") or []) and n.get("emailRecipients"):
+            return
+    report("A production pipeline needs failure notifications (on-update-failure / on-update-fatal-failure).", None)
+
+
+def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    tagged = [("tags", p.get("tags"))] if args.resource_type in (PIPELINE, JOB) else []
+    tagged += [(f"clusters[{i}].customTags", c.get("customTags")) for i, c in enumerate(_clusters(p))]
+    for where, tags in tagged:
+        missing = [t for t in REQUIRED_TAGS if not (tags or {}).get(t)]
+        if missing:
+            report(f"{where} lacks the tag(s) {', '.join(missing)} (cost attribution, guide 4.1).", None)
+
+
+def _run_as_service_principal(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    if args.resource_type not in (PIPELINE, JOB) or not _production(p, args.get_config()):
+        return
+    if not (p.get("runAs") or {}).get("servicePrincipalName"):
+        report("Production pipelines and jobs must run as a service principal (runAs.servicePrincipalName).", None)
+
+
+_SECRET_PATTERNS = [
+    ("a Databricks personal access token", re.compile(r"\bdapi[0-9a-f]{32}\b")),
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/services/\S+")),
+    ("a Slack token", re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}")),
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a credential in a URL", re.compile(r"://[^/\s:@]+:[^/\s@]+@")),
+]
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|client[_-]?secret)$", re.IGNORECASE)
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Leaves of the inputs, skipping values Pulumi already treats as secrets."""
+    if type(value).__name__ in ("_DictSecretsProxy", "_ListSecretsProxy"):
+        value = value["__target"]  # the policy SDK's secrets proxy: look at the raw values
+    if isinstance(value, Secret) or value == "[secret]":
+        return
+    if isinstance(value, Mapping):
+        for key in value:
+            yield from _walk(value[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.resource_type.startswith("databricks:"):
+        return
+    for path, value in _walk(args.props):
+        if not isinstance(value, str) or not value:
+            continue
+        for what, pattern in _SECRET_PATTERNS:
+            if pattern.search(value):
+                report(f"{path} holds what looks like {what} in plain text; make it a secret.", None)
+        leaf = re.split(r"[.\[]", path)[-1]
+        if _SECRET_KEY.search(leaf) and not value.startswith("{{secrets/"):
+            report(
+                f"{path} looks like a credential in plain text; use {{{{secrets/<scope>/<key>}}}} or a secret.", None
+            )
+
+
+# --- stack policies --------------------------------------------------------------------------
+
+
+def _scheduled_or_continuous(args: StackValidationArgs, report: ReportViolation) -> None:
+    triggered_by_a_job = {d.urn for r in args.resources if r.resource_type == JOB for d in r.dependencies}
+    for r in args.resources:
+        if r.resource_type == PIPELINE and not r.props.get("continuous") and r.urn not in triggered_by_a_job:
+            report("Pipeline has no schedule job and is not continuous: it will only run by hand.", r.urn)
+
+
+def _production_data_protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    production = any(_production(r.props, config) for r in args.resources if isinstance(r.props.get("tags"), Mapping))
+    if not production:
+        return
+    for r in args.resources:
+        if r.resource_type in DATA_TYPES and not r.opts.protect:
+            report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)
+
+
+POLICIES = [
+    ResourceValidationPolicy(
+        name="pipeline-no-development-mode-in-production",
+        description="Production pipelines never run in development mode.",
+        validate=_no_development_in_production,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="pipeline-photon-in-production",
+        description="Production pipelines on classic compute use photon.",
+        validate=_photon_in_production,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="pipeline-enhanced-autoscaling-in-production",
+        description="Production pipeline clusters use ENHANCED autoscaling.",
+        validate=_enhanced_autoscaling_in_production,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="pipeline-max-workers",
+        description="No pipeline cluster grows beyond the configured worker cap.",
+        validate=_max_workers,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(properties={"maxWorkers": {"type": "integer", "default": 20}}),
+    ),
+    ResourceValidationPolicy(
+        name="pipeline-no-storage",
+        description="Pipelines publish to Unity Catalog, never to a storage location.",
+        validate=_no_storage,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="pipeline-failure-notifications-in-production",
+        description="Production pipelines notify someone when an update fails.",
+        validate=_failure_notifications,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="required-tags",
+        description="Pipelines, their clusters and jobs carry Environment, Team and CostCenter tags.",
+        validate=_required_tags,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="run-as-service-principal-in-production",
+        description="Production pipelines and jobs run as a service principal.",
+        validate=_run_as_service_principal,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="no-plaintext-secrets",
+        description="No secret-looking value is passed in plain text.",
+        validate=_no_plaintext_secrets,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="pipeline-scheduled-or-continuous",
+        description="Every pipeline is continuous or triggered by a job.",
+        validate=_scheduled_or_continuous,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    ),
+    StackValidationPolicy(
+        name="production-data-protected",
+        description="In production, every resource that holds data is protected.",
+        validate=_production_data_protected,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+]

@@ -1,0 +1,330 @@
+"""The offline diff: actions per resource, forced replacements, alias renames, data-loss guard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pulumi
+import pulumi_databricks as databricks
+import pytest
+
+from components import DltPipeline, DltPipelineArgs
+from offline.diff import diff_plans, main
+from offline.recorder import record
+from settings.models import Library, PathRef
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.plan
+
+PIPELINE_URN = (
+    "urn:pulumi:prod::lakeflow::lakeflow:index:DltPipeline$databricks:index/pipeline:Pipeline::sales_pipeline-pipeline"
+)
+
+
+def plan_json(project, stack="prod"):
+    return project.plan(stack).to_json()
+
+
+def test_no_change_is_an_empty_diff(plans):
+    plan = plans["prod"].to_json()
+    d = diff_plans(plan, plan)
+    assert d.changed == [] and d.violations == []
+    assert d.summary() == "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
+
+
+def test_update_lists_changed_paths_old_to_new(project):
+    before = plan_json(project)
+    data = project.pipeline("sales_pipeline")
+    data["schedule"]["cron"] = "0 0 */4 * * ?"
+    data["configuration"]["batch_size"] = "500"
+    project.set_pipeline("sales_pipeline", data)
+    d = diff_plans(before, plan_json(project))
+    assert d.summary() == "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
+    changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
+    assert changes == {
+        "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
+        "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
+    }
+    assert d.violations == []
+
+
+def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project):
+    before = plan_json(project)
+    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
+    d = diff_plans(before, plan_json(project))
+    deleted = {c.name for c in d.changed if c.action == "delete"}
+    assert deleted == {
+        "invoice_ingest",
+        "invoice_ingest-pipeline",
+        "invoice_ingest-permissions",
+        "invoice_ingest-job",
+        "invoice_ingest-job-permissions",
+    }
+    # Protected in prod (component and children): every protected one is refused.
+    refused = {v.urn.rsplit("::", 1)[1] for v in d.violations}
+    assert refused == {"invoice_ingest", "invoice_ingest-pipeline", "invoice_ingest-permissions"}
+    assert any("protected Pipeline would be deleted" in v.reason for v in d.violations)
+
+
+def test_an_unprotected_pipeline_is_still_guarded_because_it_holds_data(project):
+    before = plan_json(project, "dev")
+    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
+    d = diff_plans(before, plan_json(project, "dev"))
+    (violation,) = d.violations
+    assert violation.urn.endswith("::invoice_ingest-pipeline")
+    assert "holds data (it owns the tables it publishes" in violation.reason
+
+
+def test_acknowledged_destroys_pass(project):
+    before = plan_json(project, "dev")
+    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
+    urn = PIPELINE_URN.replace(":prod::", ":dev::").replace("sales_pipeline", "invoice_ingest")
+    d = diff_plans(before, plan_json(project, "dev"), allow_destroy=[urn])
+    assert d.violations == [] and d.acknowledged == [urn]
+
+
+def test_adding_a_pipeline_creates_its_resources(project):
+    before = plan_json(project)
+    data = project.pipeline("customer_360")
+    data["name"] = "customer_churn"
+    project.set_pipeline("customer_churn", data)
+    d = diff_plans(before, plan_json(project))
+    assert {c.name for c in d.changed} == {
+        "customer_churn",
+        "customer_churn-pipeline",
+        "customer_churn-permissions",
+        "customer_churn-job",
+        "customer_churn-job-permissions",
+    }
+    assert d.count("create") == 6  # two components named customer_churn (pipeline and schedule)
+    assert d.violations == []
+
+
+def resource(type_, name, inputs, protect=False, parent=None, stack="prod"):
+    qualified = type_ if parent is None else f"{parent.split('::')[2]}${type_}"
+    return {
+        "urn": f"urn:pulumi:{stack}::lakeflow::{qualified}::{name}",
+        "type": type_,
+        "name": name,
+        "parent": parent,
+        "custom": True,
+        "provider": None,
+        "inputs": inputs,
+        "protect": protect,
+        "retainOnDelete": False,
+        "deleteBeforeReplace": False,
+        "aliases": [],
+        "dependencies": [],
+        "ignoreChanges": [],
+        "replaceOnChanges": [],
+    }
+
+
+def one(old, new, **kw):
+    d = diff_plans({"stack": "prod", "resources": [old]}, {"stack": "prod", "resources": [new]}, **kw)
+    (change,) = d.changed
+    return d, change
+
+
+@pytest.mark.parametrize(
+    ("type_", "before", "after", "reason"),
+    [
+        (
+            "databricks:index/pipeline:Pipeline",
+            {"storage": "dbfs:/a"},
+            {"catalog": "main", "schema": "s"},
+            "storage changed (forces replacement)",
+        ),
+        (
+            "databricks:index/pipeline:Pipeline",
+            {"storage": "dbfs:/a"},
+            {"storage": "dbfs:/b"},
+            "storage changed (forces replacement)",
+        ),
+        (
+            "databricks:index/schema:Schema",
+            {"name": "a", "catalogName": "c"},
+            {"name": "b", "catalogName": "c"},
+            "name changed",
+        ),
+        (
+            "databricks:index/schema:Schema",
+            {"name": "a", "catalogName": "c"},
+            {"name": "a", "catalogName": "d"},
+            "catalogName changed",
+        ),
+        (
+            "databricks:index/sqlTable:SqlTable",
+            {"tableType": "VIEW", "schemaName": "a"},
+            {"tableType": "VIEW", "schemaName": "b"},
+            "schemaName changed",
+        ),
+        (
+            "databricks:index/sqlTable:SqlTable",
+            {"tableType": "VIEW", "comment": "x"},
+            {"tableType": "VIEW", "comment": "y"},
+            "comment of a view changed",
+        ),
+        ("databricks:index/volume:Volume", {"volumeType": "MANAGED"}, {"volumeType": "EXTERNAL"}, "volumeType changed"),
+        ("databricks:index/query:Query", {"parentPath": "/a"}, {"parentPath": "/b"}, "parentPath changed"),
+        ("databricks:index/dashboard:Dashboard", {"parentPath": "/a"}, {"parentPath": "/b"}, "parentPath changed"),
+        ("databricks:index/permissions:Permissions", {"pipelineId": "1"}, {"pipelineId": "2"}, "pipelineId changed"),
+    ],
+)
+def test_changes_that_force_replacement(type_, before, after, reason):
+    _, change = one(resource(type_, "r", before), resource(type_, "r", after))
+    assert change.action == "replace"
+    assert any(reason in r for r in change.replace_reasons), change.replace_reasons
+
+
+@pytest.mark.parametrize(
+    ("type_", "before", "after"),
+    [
+        ("databricks:index/pipeline:Pipeline", {"catalog": "a", "schema": "s"}, {"catalog": "b", "schema": "s"}),
+        (
+            "databricks:index/sqlTable:SqlTable",
+            {"tableType": "VIEW", "viewDefinition": "SELECT 1"},
+            {"tableType": "VIEW", "viewDefinition": "SELECT 2"},
+        ),
+        (
+            "databricks:index/sqlTable:SqlTable",
+            {"tableType": "MANAGED", "comment": "x"},
+            {"tableType": "MANAGED", "comment": "y"},
+        ),
+        ("databricks:index/alertV2:AlertV2", {"parentPath": "/a"}, {"parentPath": "/b"}),
+    ],
+)
+def test_changes_applied_in_place(type_, before, after):
+    d, change = one(resource(type_, "r", before), resource(type_, "r", after))
+    assert change.action == "update" and d.violations == []
+
+
+def test_replacing_a_table_is_refused_by_the_guard():
+    t = "databricks:index/sqlTable:SqlTable"
+    d, _ = one(
+        resource(t, "orders", {"tableType": "MANAGED", "schemaName": "a"}),
+        resource(t, "orders", {"tableType": "MANAGED", "schemaName": "b"}),
+    )
+    (violation,) = d.violations
+    assert "SqlTable holds data (a Unity Catalog table) and would be replaced" in violation.reason
+    assert "schemaName changed" in violation.reason
+
+
+def _component_program(name, aliases=()):
+    def program():
+        DltPipeline(
+            name,
+            DltPipelineArgs(
+                name="prod_sales",
+                catalog="prod",
+                schema="sales",
+                libraries=[Library(notebook=PathRef(path="/x"))],
+                viewers=["group:a"],
+            ),
+            pulumi.ResourceOptions(aliases=list(aliases), protect=True),
+        )
+
+    return program
+
+
+def test_a_component_renamed_with_an_alias_is_the_same_resource_and_so_are_its_children():
+    old = record("lakeflow", "prod", {}, set(), _component_program("sales")).to_json()
+    new = record(
+        "lakeflow", "prod", {}, set(), _component_program("sales_pipeline", [pulumi.Alias(name="sales")])
+    ).to_json()
+    d = diff_plans(old, new)
+    assert d.count("create") == d.count("delete") == 0 and d.violations == []
+    assert d.renames == 3
+    renamed = {c.name: c.renamed_from.rsplit("::", 1)[1] for c in d.changed}
+    assert renamed == {
+        "sales_pipeline": "sales",
+        "sales_pipeline-pipeline": "sales-pipeline",
+        "sales_pipeline-permissions": "sales-permissions",
+    }
+
+
+def test_without_the_alias_the_rename_is_delete_and_create_and_refused():
+    old = record("lakeflow", "prod", {}, set(), _component_program("sales")).to_json()
+    new = record("lakeflow", "prod", {}, set(), _component_program("sales_pipeline")).to_json()
+    d = diff_plans(old, new)
+    assert d.count("create") == d.count("delete") == 3
+    assert any(v.urn.endswith("::sales-pipeline") for v in d.violations)
+
+
+def test_moving_a_top_level_resource_into_a_component_with_a_no_parent_alias():
+    def before():
+        databricks.Pipeline("orders", name="prod_orders", catalog="prod", schema="s")
+
+    def after():
+        class Wrapper(pulumi.ComponentResource):
+            def __init__(self, name):
+                super().__init__("lakeflow:index:Wrapper", name)
+                databricks.Pipeline(
+                    "orders",
+                    name="prod_orders",
+                    catalog="prod",
+                    schema="s",
+                    opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]),
+                )
+                self.register_outputs({})
+
+        Wrapper("w")
+
+    d = diff_plans(
+        record("lakeflow", "prod", {}, set(), before).to_json(), record("lakeflow", "prod", {}, set(), after).to_json()
+    )
+    assert d.count("delete") == 0 and d.violations == []
+    moved = next(c for c in d.changed if c.name == "orders")
+    assert (
+        moved.action == "same"
+        and moved.renamed_from == "urn:pulumi:prod::lakeflow::databricks:index/pipeline:Pipeline::orders"
+    )
+
+
+def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(project, tmp_path, capsys):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(plan_json(project, "dev")))
+    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
+    new.write_text(json.dumps(plan_json(project, "dev")))
+    args = [
+        "--old",
+        str(old),
+        "--new",
+        str(new),
+        "--json",
+        str(tmp_path / "d.json"),
+        "--markdown",
+        str(tmp_path / "d.md"),
+    ]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "- delete   Pipeline invoice_ingest-pipeline" in out
+    assert "Data-loss guard: 1 unacknowledged destroy(s), refusing:" in out
+    md = (tmp_path / "d.md").read_text()
+    assert md.startswith("<!-- lakeflow-diff:dev -->")
+    assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
+    assert "```mermaid" in md and "[!CAUTION]" in md
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 6  # both components, 4 children
+    urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
+    assert main([*args, "--allow-destroy", urn]) == 0
+
+
+def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*_cache", "bench"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    sales = repo / "pipelines" / "sales_pipeline.yaml"
+    sales.write_text(sales.read_text().replace('cron: "0 0 */6 * * ?"', 'cron: "0 0 */3 * * ?"'))
+
+    assert main(["--stack", "prod", "--base", "HEAD", "--root", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "schedule.quartzCronExpression: 0 0 */6 * * ? -> 0 0 */3 * * ?" in out
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
+    assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
+    assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2
+    assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err
