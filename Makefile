@@ -6,12 +6,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: plan test lint bench clean diff policy
+.PHONY: venv plan test lint bench clean diff policy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
+
+## venv: just the pinned virtualenv (Pulumi.yaml points the Pulumi CLI at .venv)
+venv: $(STAMP)
 
 ## plan: offline plan of STACK (default dev); JSON=<path> also writes it as JSON
 plan: $(STAMP)
@@ -39,7 +42,8 @@ clean:
 BASE ?= origin/main
 diff: $(STAMP)
 	@LAKEFLOW_ALLOW_DESTROY="$(ALLOW_DESTROY)" $(BIN)/python -m offline.diff --stack $(STACK) --base $(BASE) \
-		$(if $(JSON),--json $(JSON)) $(if $(MARKDOWN),--markdown $(MARKDOWN))
+		$(if $(JSON),--json $(JSON)) $(if $(MARKDOWN),--markdown $(MARKDOWN)) \
+		$(if $(ACKNOWLEDGEMENTS),--acknowledgements $(ACKNOWLEDGEMENTS))
 
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)

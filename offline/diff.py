@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -325,6 +326,14 @@ def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
             git("worktree", "remove", "--force", str(worktree), cwd=top)
 
 
+_ACK_LINE = re.compile(r"^\s*allow-destroy:\s*(urn:pulumi:\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def acknowledged_urns(text: str) -> list[str]:
+    """URNs acknowledged by `allow-destroy: <urn>` lines (the pull-request / commit convention)."""
+    return _ACK_LINE.findall(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     from offline.diff_render import render_markdown, render_text
 
@@ -342,12 +351,20 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="acknowledge the delete/replace of this URN (repeatable; also $LAKEFLOW_ALLOW_DESTROY)",
     )
+    parser.add_argument(
+        "--acknowledgements",
+        metavar="FILE",
+        type=Path,
+        help="text (a PR description, commit messages) whose 'allow-destroy: <urn>' lines acknowledge destroys",
+    )
     parser.add_argument("--old", type=Path, help="compare this JSON plan instead of planning BASE")
     parser.add_argument("--new", type=Path, help="compare this JSON plan instead of the working tree")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     allowed = [*args.allow_destroy, *os.environ.get("LAKEFLOW_ALLOW_DESTROY", "").split()]
+    if args.acknowledgements:
+        allowed += acknowledged_urns(args.acknowledgements.read_text(encoding="utf-8", errors="replace"))
     base = str(args.old) if args.old else args.base
     try:
         old = (

@@ -328,3 +328,14 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
     assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2
     assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err
+
+
+def test_acknowledgements_come_from_allow_destroy_lines_only():
+    from offline.diff import acknowledged_urns
+
+    text = (
+        "Retire the old ingest.\n\nallow-destroy: urn:pulumi:prod::lakeflow::a::b\n"
+        "  Allow-Destroy:   urn:pulumi:prod::lakeflow::c::d  \n"
+        "please allow-destroy: urn:pulumi:prod::lakeflow::not::this\nallow-destroy: not-a-urn\n"
+    )
+    assert acknowledged_urns(text) == ["urn:pulumi:prod::lakeflow::a::b", "urn:pulumi:prod::lakeflow::c::d"]
