@@ -154,3 +154,36 @@ def test_mandatory_violations_fail_make_policy_and_levels_come_from_the_config(p
     )
     assert main(["--stack", "prod", "--root", str(project.root)]) == 0
     assert "[advisory] pipeline-max-workers:" in capsys.readouterr().out
+
+
+def test_the_pack_entry_point_builds_the_pack_the_cli_would_serve(monkeypatch):
+    """`policy/__main__.py` as `pulumi preview --policy-pack policy` runs it (from the pack's
+    directory), up to the point where the real PolicyPack would start its gRPC server."""
+    import runpy
+
+    import pulumi_policy.policy as sdk
+
+    from tests.conftest import ROOT
+
+    class Served(Exception):
+        pass
+
+    built = {}
+    real_servicer = sdk._PolicyAnalyzerServicer
+
+    def servicer(*args, **kwargs):
+        built["servicer"] = real_servicer(*args, **kwargs)
+        return built["servicer"]
+
+    def no_server(*args, **kwargs):
+        raise Served
+
+    monkeypatch.setattr(sdk, "_PolicyAnalyzerServicer", servicer)
+    monkeypatch.setattr(sdk.grpc, "server", no_server)
+    monkeypatch.syspath_prepend(str(ROOT / "policy"))
+    monkeypatch.chdir(ROOT / "policy")
+    with pytest.raises(Served):
+        runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
+    info = built["servicer"].GetAnalyzerInfo(None, None)
+    assert info.name == "lakeflow"
+    assert sorted(p.name for p in info.policies) == sorted(CASES)
