@@ -57,6 +57,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(_PreviewMocks())
         self.plan = plan
         self._qualified: dict[str, str] = {}
+        self._root_urn = ""
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine qualifies a child's type with its parent's full type chain, except the root stack.
@@ -71,18 +72,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == _STACK_TYPE:
+            self._root_urn = response.urn
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         for problem in check_inputs(request.type, inputs):
             self.plan.schema_errors.append(f"{request.type} {request.name!r}: {problem}")
-        root = runtime_settings.get_root_resource()
-        root_urn = _sync_await(root.urn.future()) if root is not None else None
         self.plan.resources.append(
             {
                 "urn": response.urn,
                 "type": request.type,
                 "name": request.name,
-                "parent": None if request.parent in ("", root_urn) else request.parent,
+                "parent": None if request.parent in ("", self._root_urn) else request.parent,
                 "custom": bool(request.custom),
                 "provider": request.provider or None,
                 "inputs": mask(inputs),
@@ -153,17 +153,20 @@ def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     before its dependents) and breaks ties by URN.
     """
     by_urn = {r["urn"]: r for r in resources}
-    waits_for = {u: {d for d in [r["parent"], *r["dependencies"]] if d in by_urn} for u, r in by_urn.items()}
-    ready = sorted(u for u, deps in waits_for.items() if not deps)
+    waiting = {u: {d for d in [r["parent"], *r["dependencies"]] if d in by_urn} for u, r in by_urn.items()}
+    dependents: dict[str, list[str]] = {}
+    for urn, deps in waiting.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(urn)
+    ready = sorted(u for u, deps in waiting.items() if not deps)
     ordered: list[dict[str, Any]] = []
     while ready:
         urn = heapq.heappop(ready)
         ordered.append(by_urn[urn])
-        for other, deps in waits_for.items():
-            if urn in deps:
-                deps.discard(urn)
-                if not deps:
-                    heapq.heappush(ready, other)
+        for other in dependents.get(urn, ()):
+            waiting[other].discard(urn)
+            if not waiting[other]:
+                heapq.heappush(ready, other)
     return ordered
 
 
