@@ -1,7 +1,22 @@
 """Pulumi component resources, one per file. Each takes a typed `…Args`, parents every child to
 itself, derives child names from its own name, and inherits providers from the caller."""
 
+from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.dlt_pipeline import DltPipeline, DltPipelineArgs
+from components.monitoring_dashboard import MonitoringDashboard, MonitoringDashboardArgs
+from components.pipeline_alerts import PipelineAlerts, PipelineAlertsArgs
 from components.pipeline_schedule import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
 
-__all__ = ["DltPipeline", "DltPipelineArgs", "PipelineSchedule", "PipelineScheduleArgs", "UpstreamPipeline"]
+__all__ = [
+    "AlertRouting",
+    "AlertRoutingArgs",
+    "DltPipeline",
+    "DltPipelineArgs",
+    "MonitoringDashboard",
+    "MonitoringDashboardArgs",
+    "PipelineAlerts",
+    "PipelineAlertsArgs",
+    "PipelineSchedule",
+    "PipelineScheduleArgs",
+    "UpstreamPipeline",
+]

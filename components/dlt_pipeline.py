@@ -1,6 +1,7 @@
 """`DltPipeline`: one Lakeflow Declarative Pipeline (DLT) and who may use it.
 
-Children (names derive from the component's name and never change):
+Children (names derive from the component's name and never change); the event log is
+published as a Unity Catalog table when `event_log` is given:
   - `<name>-pipeline`     databricks.Pipeline, Unity Catalog (`catalog` + `schema`, never `storage`,
                           whose change would force a replacement and drop the pipeline's tables)
   - `<name>-permissions`  databricks.Permissions (CAN_VIEW / CAN_RUN / CAN_MANAGE), when any are given
@@ -49,6 +50,8 @@ class DltPipelineArgs:
     viewers: Sequence[str] = ()
     runners: Sequence[str] = ()
     managers: Sequence[str] = ()
+    event_log: tuple[str, str, str] | None = None
+    """(catalog, schema, table) to publish the event log to, so monitoring SQL can read it."""
 
     def __post_init__(self) -> None:
         if not self.libraries:
@@ -89,6 +92,11 @@ class DltPipeline(pulumi.ComponentResource):
             or None,
             run_as=run_as(args.run_as, databricks.PipelineRunAsArgs),
             tags=dict(args.tags) or None,
+            event_log=databricks.PipelineEventLogArgs(
+                catalog=args.event_log[0], schema=args.event_log[1], name=args.event_log[2]
+            )
+            if args.event_log
+            else None,
             opts=child,
         )
         self.pipeline_id = self.pipeline.id

@@ -4,7 +4,8 @@ Children:
   - `<name>-job`          databricks.Job: one pipeline task, or, for a dependent schedule, one task
                           per upstream pipeline followed by this pipeline's task (depends_on all).
                           Triggered by a Quartz cron schedule or by file arrival. One run at a time,
-                          retries, failure emails.
+                          retries, failure emails and destinations, health rules (run duration
+                          above the latency objective, streaming backlog).
   - `<name>-job-permissions`  databricks.Permissions on the job, when any are given.
 
 Continuous pipelines have no schedule: they are always running.
@@ -50,6 +51,12 @@ class PipelineScheduleArgs:
     viewers: Sequence[str] = ()
     runners: Sequence[str] = ()
     managers: Sequence[str] = ()
+    failure_destinations: Sequence[pulumi.Input[str]] = ()
+    """Notification destination ids told when a run fails (the P1 route)."""
+    max_run_minutes: int | None = None
+    """Health rule: a run longer than this (the pipeline's latency objective) is unhealthy."""
+    streaming_backlog_seconds: int | None = None
+    """Health rule on streaming backlog."""
 
     def __post_init__(self) -> None:
         if self.task_key in {u.task_key for u in self.upstream}:
@@ -68,6 +75,14 @@ class PipelineSchedule(pulumi.ComponentResource):
         s = args.schedule
         pause = (s.pause_status or args.pause_status).value
 
+        health = [
+            databricks.JobHealthRuleArgs(metric=metric, op="GREATER_THAN", value=value)
+            for metric, value in (
+                ("RUN_DURATION_SECONDS", args.max_run_minutes * 60 if args.max_run_minutes else None),
+                ("STREAMING_BACKLOG_SECONDS", args.streaming_backlog_seconds),
+            )
+            if value is not None
+        ]
         upstream_tasks = [self._task(u.task_key, u.pipeline_id, s) for u in args.upstream]
         own_task = self._task(args.task_key, args.pipeline_id, s, after=[u.task_key for u in args.upstream])
 
@@ -95,6 +110,18 @@ class PipelineSchedule(pulumi.ComponentResource):
             email_notifications=databricks.JobEmailNotificationsArgs(on_failures=list(args.failure_emails))
             if args.failure_emails
             else None,
+            webhook_notifications=databricks.JobWebhookNotificationsArgs(
+                on_failures=[databricks.JobWebhookNotificationsOnFailureArgs(id=d) for d in args.failure_destinations],
+                on_duration_warning_threshold_exceededs=[
+                    databricks.JobWebhookNotificationsOnDurationWarningThresholdExceededArgs(id=d)
+                    for d in args.failure_destinations
+                ]
+                if health
+                else None,
+            )
+            if args.failure_destinations
+            else None,
+            health=databricks.JobHealthArgs(rules=health) if health else None,
             run_as=run_as(args.run_as, databricks.JobRunAsArgs),
             tags=dict(args.tags) or None,
             opts=child,

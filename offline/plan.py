@@ -126,7 +126,28 @@ def describe(res: dict[str, Any]) -> list[str]:
         out.append("tasks: " + "; ".join(tasks))
         if "emailNotifications" in i:
             out.append("on failure: " + ", ".join(i["emailNotifications"].get("onFailures", [])))
+        if "webhookNotifications" in i:
+            out.append(f"on failure: {len(i['webhookNotifications'].get('onFailures', []))} P1 destination(s)")
+        for rule in (i.get("health") or {}).get("rules", []):
+            out.append(f"health: {rule['metric']} {rule['op']} {rule['value']}")
         return out
+    if kind == "AlertV2":
+        e = i.get("evaluation", {})
+        value = (e.get("threshold") or {}).get("value", {}).get("doubleValue")
+        subscribers = len((e.get("notification") or {}).get("subscriptions", []))
+        schedule = i.get("schedule", {})
+        return [
+            i.get("displayName", ""),
+            f"{e.get('source', {}).get('name')} {e.get('comparisonOperator')} {value}; "
+            f"'{schedule.get('quartzCronSchedule')}' {schedule.get('pauseStatus')}; "
+            + (f"{subscribers} destination(s)" if subscribers else "muted"),
+        ]
+    if kind == "NotificationDestination":
+        config = i.get("config")
+        kinds = ", ".join(k for k, v in config.items() if v) if isinstance(config, dict) else "config is a secret"
+        return [f"{i.get('displayName')} ({kinds})"]
+    if kind == "Dashboard":
+        return [f"{i.get('displayName')} in {i.get('parentPath')}"]
     if kind == "Permissions":
         return [
             ", ".join(

@@ -114,8 +114,10 @@ def replacement_reasons(
     if type_ == SQL_TABLE and b.get("tableType") == "VIEW" and a.get("comment") != b.get("comment"):
         reasons.append("comment of a view changed (forces replacement)")
     if type_.endswith("notificationDestination:NotificationDestination"):
-        kinds = [{k for k in _DESTINATION_KINDS if (x.get("config") or {}).get(k)} for x in (a, b)]
-        if kinds[0] != kinds[1]:
+        # A config holding a credential is one masked secret: its type cannot be seen offline.
+        configs = [x.get("config") for x in (a, b)]
+        kinds = [{k for k in _DESTINATION_KINDS if c.get(k)} if isinstance(c, dict) else None for c in configs]
+        if None not in kinds and kinds[0] != kinds[1]:
             reasons.append("config type switched (forces replacement)")
     if old.get("provider") and new.get("provider") and _provider_urn(old) != _provider_urn(new):
         reasons.append("provider changed")

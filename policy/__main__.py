@@ -2,7 +2,7 @@
 blocks, so it is only ever constructed here; the rules live in lakeflow_policies.py, which the
 offline plan (`make policy`) imports and runs too."""
 
-from lakeflow_policies import POLICIES
+from lakeflow_policies import POLICIES  # type: ignore[import-not-found]  # run from policy/ by the CLI
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(name="lakeflow", enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

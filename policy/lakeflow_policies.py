@@ -16,6 +16,7 @@ without tags take the environment of the stack's tagged resources.
 | pipeline-no-storage | mandatory | Resilience: a storage change replaces the pipeline |
 | pipeline-scheduled-or-continuous | advisory | Automation |
 | pipeline-failure-notifications-in-production | mandatory | Observability |
+| pipeline-alerts-in-production | mandatory | Observability |
 | required-tags | mandatory | Cost awareness (attribution) |
 | production-data-protected | mandatory | Resilience |
 | run-as-service-principal-in-production | mandatory | Reproducibility |
@@ -41,6 +42,7 @@ from pulumi_policy.secret import Secret
 
 PIPELINE = "databricks:index/pipeline:Pipeline"
 JOB = "databricks:index/job:Job"
+ALERT = "databricks:index/alertV2:AlertV2"
 DATA_TYPES = {
     PIPELINE,
     "databricks:index/schema:Schema",
@@ -208,6 +210,19 @@ def _production_data_protected(args: StackValidationArgs, report: ReportViolatio
             report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)
 
 
+def _alerts_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    # Identifiers may be quoted (`cat`.`schema`.`table`): compare without the backticks.
+    queries = [str(r.props.get("queryText", "")).replace("`", "") for r in args.resources if r.resource_type == ALERT]
+    for r in args.resources:
+        if r.resource_type != PIPELINE or not _production(r.props, config):
+            continue
+        log = r.props.get("eventLog") or {}
+        table = ".".join(str(log.get(k, "")) for k in ("catalog", "schema", "name"))
+        if not log or not any(table in q for q in queries):
+            report("Production pipeline has no alert reading its event log (guide 6: every pipeline watched).", r.urn)
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="pipeline-no-development-mode-in-production",
@@ -274,6 +289,13 @@ POLICIES = [
         description="Every pipeline is continuous or triggered by a job.",
         validate=_scheduled_or_continuous,
         enforcement_level=EnforcementLevel.ADVISORY,
+    ),
+    StackValidationPolicy(
+        name="pipeline-alerts-in-production",
+        description="Every production pipeline publishes its event log and has alerts reading it.",
+        validate=_alerts_in_production,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
     ),
     StackValidationPolicy(
         name="production-data-protected",

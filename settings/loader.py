@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from settings.errors import ConfigError, ConfigErrors, did_you_mean
-from settings.models import REJECTED_PIPELINE_KEYS, Mode, PipelineSpec, StackConfig
+from settings.models import DESTINATION_KEYS, REJECTED_PIPELINE_KEYS, SECRET_KEYS, Mode, PipelineSpec, StackConfig
 from settings.yaml_source import YamlDoc, join, load_yaml
 
 NAMESPACE = "lakeflow"
@@ -111,15 +112,27 @@ def _load_stack_config(
         ns, _, key = full_key.partition(":")
         if ns != NAMESPACE:
             continue
-        if full_key in secret_keys:
+        line = doc.line(f"config.{full_key}")
+        if full_key in secret_keys and key not in SECRET_KEYS:
             errors.append(
                 ConfigError(
                     doc.file,
                     full_key,
                     "must not be a secret",
-                    line=doc.line(f"config.{full_key}"),
+                    line=line,
                     hint="these settings end up in names and tags; keep credentials in a "
                     "Databricks secret scope and reference {{secrets/<scope>/<key>}}",
+                )
+            )
+            continue
+        if key in SECRET_KEYS and full_key not in secret_keys:
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    full_key,
+                    "is a credential and must be a secret",
+                    line=line,
+                    hint=f"pulumi config set --secret {key} <value>",
                 )
             )
             continue
@@ -392,6 +405,23 @@ def _cross_checks(
                 hint="set it with: pulumi config set runAs sp:<application id>",
             )
         )
+
+    for severity in ("P1", "P2", "P3", "P4"):
+        key = f"{NAMESPACE}:route{severity}"
+        for kind in getattr(cfg, f"route_{severity.lower()}"):
+            configured = bool(cfg.alert_emails) if kind == "email" else getattr(cfg, DESTINATION_KEYS[kind]) is not None
+            if not configured:
+                setting = "alertEmails" if kind == "email" else to_camel(DESTINATION_KEYS[kind])
+                errors.append(
+                    ConfigError(
+                        stack_doc.file,
+                        key,
+                        f"routes to {kind}, which this stack does not configure",
+                        value=kind,
+                        line=stack_doc.line(f"config.{key}"),
+                        hint=f"set {NAMESPACE}:{setting}, or remove {kind} from the route",
+                    )
+                )
 
     for spec, doc in by_name.values():
 

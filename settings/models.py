@@ -82,6 +82,11 @@ def _check_identity(value: str) -> str:
 
 
 RunAs = Annotated[Principal, AfterValidator(_check_identity)]
+DestinationKind = Literal["email", "slack", "pagerduty", "webhook"]
+
+# Stack keys that hold credentials: the only `lakeflow:` keys that may (and should) be secrets.
+SECRET_KEYS = frozenset({"slackWebhookUrl", "pagerdutyIntegrationKey", "webhookUrl"})
+DESTINATION_KEYS = {"slack": "slack_webhook_url", "pagerduty": "pagerduty_integration_key", "webhook": "webhook_url"}
 
 
 def principal_field(principal: str) -> tuple[str, str]:
@@ -189,6 +194,50 @@ class Schedule(_Strict):
         return "cron" if self.cron else "file_arrival"
 
 
+class Severity(StrEnum):
+    """Guide 7.1: who is told, and how fast they must respond."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+    @property
+    def response_time(self) -> str:
+        return {"P1": "15 minutes", "P2": "1 hour", "P3": "4 hours", "P4": "24 hours"}[self.value]
+
+
+class Thresholds(_Strict):
+    """Guide 6.1's alert thresholds; override per pipeline or per environment."""
+
+    failed_updates: int = Field(default=0, ge=0)
+    processing_lag_minutes: int = Field(default=60, ge=1)
+    expectation_pass_rate: float = Field(default=0.95, gt=0, le=1)
+    drop_rate: float = Field(default=0.05, ge=0, lt=1)
+    availability: float = Field(default=0.995, gt=0, le=1)
+    cpu_percent: float = Field(default=90, gt=0, le=100)
+    memory_percent: float = Field(default=85, gt=0, le=100)
+
+
+class EventLog(_Strict):
+    catalog: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
+    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z0-9_]+$")
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class Monitoring(_Strict):
+    """What watches a pipeline (guide 6): its event log table, alert thresholds, job health."""
+
+    thresholds: Thresholds = Thresholds()
+    event_log: EventLog = EventLog()
+    latency_objective_minutes: int = Field(default=60, ge=1)
+    """A scheduled run longer than this breaches the job's run-duration health rule."""
+    streaming_backlog_seconds: int | None = Field(default=None, ge=1)
+    """Job health rule on streaming backlog (triggered pipelines reading streams)."""
+    daily_budget_usd: float | None = Field(default=None, gt=0)
+    """List-price dollars a day above which the DBU-over-budget alert fires."""
+
+
 class PipelineSpec(_Strict):
     name: str = Field(pattern=IDENTIFIER, max_length=64)
     target: str = Field(pattern=r"^[^.\s]+\.[^.\s]+$")
@@ -207,6 +256,7 @@ class PipelineSpec(_Strict):
     viewers: list[Principal] = []
     runners: list[Principal] = []
     managers: list[Principal] = []
+    monitoring: Monitoring = Monitoring()
 
     @property
     def catalog(self) -> str:
@@ -215,6 +265,12 @@ class PipelineSpec(_Strict):
     @property
     def schema_name(self) -> str:
         return self.target.split(".")[1]
+
+    @property
+    def event_log_table(self) -> tuple[str, str, str]:
+        """(catalog, schema, table) the pipeline publishes its event log to."""
+        e = self.monitoring.event_log
+        return (e.catalog or self.catalog, e.schema_ or self.schema_name, e.name or f"{self.name}_event_log")
 
 
 # Keys people bring from other tools, each with the reason it is not accepted here.
@@ -251,3 +307,18 @@ class StackConfig(_Strict):
     failure_emails: list[Email] = []
     protect: bool = False
     max_workers_cap: int | None = Field(default=None, ge=1)
+    # Monitoring (guide 6-7): where alert queries run, where alerts go, by severity.
+    warehouse_id: str = Field(min_length=1)
+    alert_cron: QuartzCron = "0 */5 * * * ?"
+    alert_emails: list[Email] = []
+    slack_webhook_url: str | None = None
+    pagerduty_integration_key: str | None = None
+    webhook_url: str | None = None
+    route_p1: list[DestinationKind] = []
+    route_p2: list[DestinationKind] = []
+    route_p3: list[DestinationKind] = []
+    route_p4: list[DestinationKind] = []
+    runbook_base_url: str = "docs/runbooks/"
+
+    def route(self, severity: Severity) -> list[DestinationKind]:
+        return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]

@@ -11,10 +11,13 @@ import pulumi_databricks as databricks
 import pytest
 
 from components import DltPipeline, DltPipelineArgs
+from components.pipeline_alerts import PIPELINE_METRICS
 from offline.diff import diff_plans, main
 from offline.recorder import record
 from settings.models import Library, PathRef
 from tests.conftest import ROOT
+
+METRIC_IDS = [m.id for m, _, _ in PIPELINE_METRICS]
 
 pytestmark = pytest.mark.plan
 
@@ -55,13 +58,21 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project):
     (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
     d = diff_plans(before, plan_json(project))
     deleted = {c.name for c in d.changed if c.action == "delete"}
-    assert deleted == {
-        "invoice_ingest",
-        "invoice_ingest-pipeline",
-        "invoice_ingest-permissions",
-        "invoice_ingest-job",
-        "invoice_ingest-job-permissions",
-    }
+    alerts = {f"invoice_ingest-{m}{suffix}" for m in METRIC_IDS for suffix in ("", "-permissions")}
+    assert (
+        deleted
+        == {
+            "invoice_ingest",
+            "invoice_ingest-pipeline",
+            "invoice_ingest-permissions",
+            "invoice_ingest-job",
+            "invoice_ingest-job-permissions",
+        }
+        | alerts
+    )
+    # The dashboard loses the pipeline's page, in place.
+    (dashboard,) = [c for c in d.changed if c.name == "monitoring-dashboard"]
+    assert dashboard.action == "update" and [x.path for x in dashboard.changes] == ["serializedDashboard"]
     # Protected in prod (component and children): every protected one is refused.
     refused = {v.urn.rsplit("::", 1)[1] for v in d.violations}
     assert refused == {"invoice_ingest", "invoice_ingest-pipeline", "invoice_ingest-permissions"}
@@ -91,14 +102,22 @@ def test_adding_a_pipeline_creates_its_resources(project):
     data["name"] = "customer_churn"
     project.set_pipeline("customer_churn", data)
     d = diff_plans(before, plan_json(project))
-    assert {c.name for c in d.changed} == {
-        "customer_churn",
-        "customer_churn-pipeline",
-        "customer_churn-permissions",
-        "customer_churn-job",
-        "customer_churn-job-permissions",
-    }
-    assert d.count("create") == 6  # two components named customer_churn (pipeline and schedule)
+    created = {c.name for c in d.changed if c.action == "create"}
+    alerts = {f"customer_churn-{m}{suffix}" for m in METRIC_IDS for suffix in ("", "-permissions")}
+    assert (
+        created
+        == {
+            "customer_churn",
+            "customer_churn-pipeline",
+            "customer_churn-permissions",
+            "customer_churn-job",
+            "customer_churn-job-permissions",
+        }
+        | alerts
+    )
+    # three components named customer_churn (pipeline, schedule, alerts) and 18 children
+    assert d.count("create") == 21
+    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard"}
     assert d.violations == []
 
 
@@ -306,7 +325,7 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
     assert md.startswith("<!-- lakeflow-diff:dev -->")
     assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
     assert "```mermaid" in md and "[!CAUTION]" in md
-    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 6  # both components, 4 children
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 21  # 3 components, 18 children
     urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
     assert main([*args, "--allow-destroy", urn]) == 0
 

@@ -28,8 +28,9 @@ def test_main_registers_the_same_resources_as_the_offline_plan(plans):
 
 
 def test_main_reads_config_from_the_environment_as_the_language_host_passes_it(monkeypatch):
-    config, _ = engine_config("staging")
+    config, secret = engine_config("staging")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(sorted(secret)))
     plan = record("lakeflow", "staging", {}, set(), lambda: runpy.run_path(str(ROOT / "__main__.py")))
     assert {r["inputs"]["name"] for r in by_type(plan, "Pipeline")} >= {"staging_sales_pipeline"}
 

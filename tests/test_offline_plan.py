@@ -55,7 +55,10 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "DltPipeline sales_pipeline  [protected]" in printed
     assert "cluster default: autoscale 2-20 ENHANCED" in printed
-    assert "Resources: 4 DltPipeline, 3 Job, 7 Permissions, 4 Pipeline, 3 PipelineSchedule (21 in all)" in printed
+    assert (
+        "Resources: 1 AlertRouting, 29 AlertV2, 1 Dashboard, 4 DltPipeline, 3 Job, 1 MonitoringDashboard,"
+        " 3 NotificationDestination, 37 Permissions, 4 Pipeline, 4 PipelineAlerts, 3 PipelineSchedule (90 in all)"
+    ) in printed
 
 
 def test_equal_programs_give_byte_identical_plans(tmp_path, capsys):

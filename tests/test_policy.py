@@ -50,6 +50,10 @@ def drop_job(plan: dict[str, Any]) -> None:
     plan["resources"] = [r for r in plan["resources"] if r["urn"] != urn and r["parent"] != urn]
 
 
+def drop_alerts(plan: dict[str, Any]) -> None:
+    plan["resources"] = [r for r in plan["resources"] if not r["type"].endswith("AlertV2")]
+
+
 def as_staging_environment(plan: dict[str, Any]) -> None:
     pipeline_of(plan)["inputs"]["tags"]["Environment"] = "staging"
 
@@ -102,6 +106,7 @@ CASES: dict[str, tuple[Mutation, Mutation, str]] = {
         drop_job,
         "has no schedule job and is not continuous",
     ),
+    "pipeline-alerts-in-production": (as_staging_environment, drop_alerts, "has no alert reading its event log"),
     "production-data-protected": (
         lambda plan: None,
         unprotect,

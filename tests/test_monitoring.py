@@ -1,0 +1,184 @@
+"""Monitoring through the offline plan: event logs, alerts per metric routed by severity, job
+health rules, notification destinations (secrets), and the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlglot
+
+from components.pipeline_alerts import DBU_BUDGET, PIPELINE_METRICS
+from offline.stack_file import read_stack_config
+from tests.conftest import ROOT, STACKS, by_type, resource
+
+WAREHOUSES = {s: read_stack_config(ROOT, "lakeflow", s)[0]["lakeflow:warehouseId"] for s in STACKS}
+
+pytestmark = pytest.mark.plan
+
+GUIDE_DEFAULTS = {  # guide 6.1
+    "failed-updates": ("GREATER_THAN", 0),
+    "availability": ("LESS_THAN", 0.995),
+    "processing-lag": ("GREATER_THAN", 60),
+    "expectation-pass-rate": ("LESS_THAN", 0.95),
+    "drop-rate": ("GREATER_THAN", 0.05),
+    "cpu-utilization": ("GREATER_THAN", 90),
+    "memory-utilization": ("GREATER_THAN", 85),
+}
+
+
+def alerts_of(plan, pipeline):
+    prefix = f"{pipeline}-"
+    return {r["name"][len(prefix) :]: r["inputs"] for r in by_type(plan, "AlertV2") if r["name"].startswith(prefix)}
+
+
+def threshold(alert):
+    e = alert["evaluation"]
+    return e["comparisonOperator"], e["threshold"]["value"]["doubleValue"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_pipeline_publishes_its_event_log_and_has_every_metric_alert(plans, stack):
+    plan = plans[stack]
+    for p in by_type(plan, "Pipeline"):
+        name = p["name"].removesuffix("-pipeline")
+        log = p["inputs"]["eventLog"]
+        assert log["name"] == f"{name}_event_log" and log["catalog"] == stack
+        alerts = alerts_of(plan, name)
+        assert set(GUIDE_DEFAULTS) <= set(alerts)
+        for alert in alerts.values():
+            sql = alert["queryText"]
+            sqlglot.parse_one(sql, read="databricks")  # raises on a syntax error
+            column = alert["evaluation"]["source"]["name"]
+            assert sql.rstrip().endswith(f"WHERE {column} IS NOT NULL")  # no data is not an incident
+            assert alert["evaluation"]["notification"]["retriggerSeconds"] == 300
+            assert alert["warehouseId"] == WAREHOUSES[stack]
+        table = f"`{log['catalog']}`.`{log['schema']}`.`{log['name']}`"
+        for metric in ("failed-updates", "availability", "processing-lag", "expectation-pass-rate", "drop-rate"):
+            assert table in alerts[metric]["queryText"], metric
+
+
+def test_guide_thresholds_are_defaults_and_pipeline_files_override_them(plans):
+    plan = plans["prod"]
+    invoice = alerts_of(plan, "invoice_ingest")
+    for metric, expected in GUIDE_DEFAULTS.items():
+        assert threshold(invoice[metric]) == expected, metric
+    sales = alerts_of(plan, "sales_pipeline")
+    assert threshold(sales["expectation-pass-rate"]) == ("LESS_THAN", 0.98)
+    assert threshold(alerts_of(plan, "clickstream_events")["processing-lag"]) == ("GREATER_THAN", 15)
+    # A daily budget adds the DBU-over-budget alert, on list prices, attributed by tags.
+    assert threshold(sales[DBU_BUDGET.id]) == ("GREATER_THAN", 120)
+    assert "system.billing.list_prices" in sales[DBU_BUDGET.id]["queryText"]
+    assert DBU_BUDGET.id not in invoice
+
+
+def test_alert_descriptions_give_severity_response_time_and_runbook(plans):
+    sales = alerts_of(plans["prod"], "sales_pipeline")
+    for metric, _, _ in PIPELINE_METRICS:
+        alert = sales[metric.id]
+        assert alert["displayName"] == f"[{metric.severity}] prod_sales_pipeline: {metric.title}"
+        assert (
+            f"Severity {metric.severity} (respond within {metric.severity.response_time})" in alert["customDescription"]
+        )
+        url = f"https://github.com/example-org/lakeflow-stack/blob/main/docs/runbooks/{metric.runbook}"
+        assert alert["customDescription"].endswith(f"Runbook: {url}")
+        assert (ROOT / "docs" / "runbooks" / metric.runbook).exists()
+
+
+def destinations(plan):
+    return {r["urn"]: r["name"].removeprefix("alert-routing-") for r in by_type(plan, "NotificationDestination")}
+
+
+def routed(plan, alert):
+    """Destination kinds an alert notifies: its subscriptions' ids are unknown in a preview, so the
+    registration's dependencies tell which destinations it points at."""
+    ds = destinations(plan)
+    return sorted(ds[d] for d in alert["dependencies"] if d in ds)
+
+
+def test_routing_by_severity_per_environment(plans):
+    def kinds(stack, metric):
+        return routed(plans[stack], resource(plans[stack], "AlertV2", f"sales_pipeline-{metric}"))
+
+    # prod: P1 pages, P2/P3 team channel (+ email for P3), P4 email
+    assert kinds("prod", "failed-updates") == ["pagerduty", "slack"]
+    assert kinds("prod", "processing-lag") == ["slack"]
+    assert kinds("prod", "drop-rate") == ["email", "slack"]
+    assert kinds("prod", "dbu-budget") == ["email"]
+    # staging: team channel, no paging
+    assert kinds("staging", "failed-updates") == ["email", "slack"]
+    assert "pagerduty" not in destinations(plans["staging"]).values()
+    # dev: P1 to the owner's email only, everything else muted, and alerts paused with the schedules
+    assert kinds("dev", "failed-updates") == ["email"]
+    dev = resource(plans["dev"], "AlertV2", "sales_pipeline-drop-rate")
+    assert routed(plans["dev"], dev) == [] and "subscriptions" not in dev["inputs"]["evaluation"]["notification"]
+    assert dev["inputs"]["schedule"]["pauseStatus"] == "PAUSED"
+
+
+def test_credentials_are_secrets_in_the_plan_and_never_in_clear(plans):
+    prod = plans["prod"]
+    for name in ("alert-routing-pagerduty", "alert-routing-slack"):
+        assert resource(prod, "NotificationDestination", name)["inputs"]["config"] == "[secret]"
+    email = resource(prod, "NotificationDestination", "alert-routing-email")["inputs"]["config"]
+    assert email == {"email": {"addresses": ["dataeng-oncall@example.com"]}}
+    assert "not set: pulumi config" not in json.dumps(prod.to_json())
+
+
+def test_jobs_have_health_rules_and_page_p1_on_failure(plans):
+    prod = plans["prod"]
+    sales_job = resource(prod, "Job", "sales_pipeline-job")
+    assert sales_job["inputs"]["health"]["rules"] == [
+        {"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 90 * 60}
+    ]
+    assert len(sales_job["inputs"]["webhookNotifications"]["onFailures"]) == 2  # pagerduty + slack
+    assert sorted(routed(prod, sales_job)) == ["pagerduty", "slack"]
+    assert "webhookNotifications" in resource(plans["dev"], "Job", "sales_pipeline-job")["inputs"]
+
+
+def test_alert_and_dashboard_permissions_ops_manage_engineers_view(plans):
+    acl = resource(plans["prod"], "Permissions", "sales_pipeline-failed-updates-permissions")["inputs"]
+    assert {a["groupName"]: a["permissionLevel"] for a in acl["accessControls"]} == {
+        "analysts": "CAN_READ",
+        "data-engineers": "CAN_READ",
+        "platform-ops": "CAN_MANAGE",
+    }
+    dash = resource(plans["prod"], "Permissions", "monitoring-permissions")["inputs"]
+    assert "dashboardId" in dash and {a["permissionLevel"] for a in dash["accessControls"]} == {
+        "CAN_READ",
+        "CAN_MANAGE",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dashboard_is_valid_json_every_widget_bound_to_an_existing_dataset_column(plans, stack):
+    dash = resource(plans[stack], "Dashboard", "monitoring-dashboard")["inputs"]
+    assert dash["parentPath"] == "/Shared/lakeflow" and dash["displayName"] == f"{stack}_pipelines monitoring"
+    spec = json.loads(dash["serializedDashboard"])
+    columns = {}
+    for ds in spec["datasets"]:
+        tree = sqlglot.parse_one("".join(ds["queryLines"]), read="databricks")
+        columns[ds["name"]] = set(tree.named_selects)
+    pipelines = {p["name"].removesuffix("-pipeline") for p in by_type(plans[stack], "Pipeline")}
+    assert {p["name"] for p in spec["pages"]} == {"overview"} | pipelines
+    widgets = 0
+    for page in spec["pages"]:
+        for item in page["layout"]:
+            for q in item["widget"]["queries"]:
+                dataset = q["query"]["datasetName"]
+                assert dataset in columns, dataset
+                for field in q["query"]["fields"]:
+                    assert field["name"] in columns[dataset], (dataset, field["name"])
+                widgets += 1
+    assert widgets == 2 + 4 * len(pipelines)
+
+
+def test_routes_to_unconfigured_destinations_and_plaintext_credentials_are_rejected(project):
+    from settings.errors import ConfigErrors
+
+    project.edit_stack("dev", routeP2=["pagerduty"], webhookUrl="https://hooks.example.com/x")
+    with pytest.raises(ConfigErrors) as info:
+        project.load("dev")
+    report = info.value.report()
+    assert "lakeflow:routeP2: 'pagerduty': routes to pagerduty, which this stack does not configure" in report
+    assert "lakeflow:webhookUrl: is a credential and must be a secret" in report
+    assert "https://hooks.example.com/x" not in report

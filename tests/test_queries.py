@@ -1,0 +1,430 @@
+"""monitoring.queries: every query parses as Databricks SQL, reads the documented sources and columns, and embeds
+its parameters (windows, tags, table names) safely."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from monitoring import queries
+from monitoring.queries import (
+    PipelineRef,
+    availability,
+    cost_dollars,
+    cpu_utilization,
+    data_quality_trend,
+    dbu_by_pipeline,
+    drop_rate,
+    execution_summary,
+    expectation_pass_rate,
+    failed_updates,
+    latency_by_table,
+    memory_utilization,
+    processing_lag_minutes,
+)
+
+EVENT_LOG = "prod.sales.sales_pipeline_event_log"
+REF = PipelineRef(name="sales_pipeline", environment="prod", event_log=EVENT_LOG)
+TAGS = {"Pipeline": "sales_pipeline", "Environment": "prod"}
+
+QUERIES: dict[str, Callable[[], str]] = {
+    "failed_updates": lambda: failed_updates(REF),
+    "processing_lag_minutes": lambda: processing_lag_minutes(REF),
+    "expectation_pass_rate": lambda: expectation_pass_rate(REF),
+    "drop_rate": lambda: drop_rate(REF),
+    "availability": lambda: availability(REF),
+    "cpu_utilization": lambda: cpu_utilization(REF),
+    "memory_utilization": lambda: memory_utilization(REF),
+    "cost_dollars_day": lambda: cost_dollars(TAGS, "day"),
+    "cost_dollars_month": lambda: cost_dollars(TAGS, "month"),
+    "execution_summary": lambda: execution_summary(REF),
+    "data_quality_trend": lambda: data_quality_trend(REF),
+    "latency_by_table": lambda: latency_by_table(REF),
+    "dbu_by_pipeline": lambda: dbu_by_pipeline("prod"),
+}
+
+ALERT_COLUMNS = {
+    "failed_updates": "failed_updates",
+    "processing_lag_minutes": "lag_minutes",
+    "expectation_pass_rate": "pass_rate",
+    "drop_rate": "drop_rate",
+    "availability": "availability",
+    "cpu_utilization": "cpu_percent",
+    "memory_utilization": "memory_percent",
+    "cost_dollars_day": "list_cost_usd",
+    "cost_dollars_month": "list_cost_usd",
+}
+
+DASHBOARD_COLUMNS = {
+    "execution_summary": ["hour", "successful_runs", "failed_runs", "total_rows_processed", "avg_duration_seconds"],
+    "data_quality_trend": ["day", "pass_rate", "total_dropped"],
+    "latency_by_table": ["table_name", "avg_duration_sec", "max_duration_sec", "execution_count"],
+    "dbu_by_pipeline": ["pipeline", "dbus", "list_cost_usd"],
+}
+
+EVENT_LOG_QUERIES = [
+    "failed_updates",
+    "processing_lag_minutes",
+    "expectation_pass_rate",
+    "drop_rate",
+    "availability",
+    "execution_summary",
+    "data_quality_trend",
+    "latency_by_table",
+]
+SOURCES = {
+    **{name: {EVENT_LOG} for name in EVENT_LOG_QUERIES},
+    "cpu_utilization": {"system.compute.clusters", "system.compute.node_timeline"},
+    "memory_utilization": {"system.compute.clusters", "system.compute.node_timeline"},
+    "cost_dollars_day": {"system.billing.usage", "system.billing.list_prices"},
+    "cost_dollars_month": {"system.billing.usage", "system.billing.list_prices"},
+    "dbu_by_pipeline": {"system.billing.usage", "system.billing.list_prices"},
+}
+
+# The documented schemas (the column lists of the pages cited in monitoring/queries.py). A query that names a
+# column or struct field that is not here fails `test_columns_are_documented`.
+DOCUMENTED_SCHEMA = {
+    "prod": {
+        "sales": {
+            # https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema
+            "sales_pipeline_event_log": {
+                **dict.fromkeys(["id", "sequence", "message", "level", "maturity_level", "error"], "STRING"),
+                "origin": "STRUCT<cloud STRING, region STRING, org_id BIGINT, pipeline_id STRING, "
+                "pipeline_type STRING, pipeline_name STRING, cluster_id STRING, update_id STRING, "
+                "maintenance_id STRING, table_id STRING, table_name STRING, dataset_name STRING, flow_id STRING, "
+                "flow_name STRING, batch_id BIGINT, request_id STRING>",
+                "timestamp": "TIMESTAMP",
+                "details": "STRING",
+                "event_type": "STRING",
+            }
+        }
+    },
+    "system": {
+        # https://docs.databricks.com/aws/en/admin/system-tables/compute
+        "compute": {
+            "clusters": {
+                **dict.fromkeys(
+                    ["account_id", "workspace_id", "cluster_id", "cluster_name", "owned_by", "driver_node_type"],
+                    "STRING",
+                ),
+                **dict.fromkeys(["worker_node_type", "cluster_source", "dbr_version"], "STRING"),
+                **dict.fromkeys(["driver_instance_pool_id", "worker_instance_pool_id"], "STRING"),
+                **dict.fromkeys(["worker_count", "min_autoscale_workers", "max_autoscale_workers"], "BIGINT"),
+                "auto_termination_minutes": "BIGINT",
+                "enable_elastic_disk": "BOOLEAN",
+                "tags": "MAP<STRING, STRING>",
+                "init_scripts": "ARRAY<STRING>",
+                **dict.fromkeys(["create_time", "delete_time", "change_time"], "TIMESTAMP"),
+                "change_date": "DATE",
+            },
+            "node_timeline": {
+                **dict.fromkeys(["account_id", "workspace_id", "cluster_id", "instance_id", "node_type"], "STRING"),
+                **dict.fromkeys(["start_time", "end_time"], "TIMESTAMP"),
+                "driver": "BOOLEAN",
+                **dict.fromkeys(
+                    ["cpu_user_percent", "cpu_system_percent", "cpu_wait_percent", "mem_used_percent"], "DOUBLE"
+                ),
+                "mem_swap_percent": "DOUBLE",
+                **dict.fromkeys(["network_sent_bytes", "network_received_bytes"], "BIGINT"),
+                "disk_free_bytes_per_mount_point": "MAP<STRING, BIGINT>",
+            },
+        },
+        "billing": {
+            # https://docs.databricks.com/aws/en/admin/system-tables/billing
+            "usage": {
+                **dict.fromkeys(["record_id", "account_id", "workspace_id", "sku_name", "cloud"], "STRING"),
+                **dict.fromkeys(["usage_unit", "record_type", "billing_origin_product", "usage_type"], "STRING"),
+                **dict.fromkeys(["usage_start_time", "usage_end_time"], "TIMESTAMP"),
+                **dict.fromkeys(["usage_date", "ingestion_date"], "DATE"),
+                "custom_tags": "MAP<STRING, STRING>",
+                "usage_quantity": "DECIMAL(38, 18)",
+                "usage_metadata": "STRUCT<cluster_id STRING, job_id STRING, warehouse_id STRING, "
+                "instance_pool_id STRING, node_type STRING, job_run_id STRING, notebook_id STRING, "
+                "dlt_pipeline_id STRING, dlt_update_id STRING, dlt_maintenance_id STRING>",
+            },
+            # https://docs.databricks.com/aws/en/admin/system-tables/pricing
+            "list_prices": {
+                **dict.fromkeys(["account_id", "sku_name", "cloud", "currency_code", "usage_unit"], "STRING"),
+                **dict.fromkeys(["price_start_time", "price_end_time"], "TIMESTAMP"),
+                "pricing": "STRUCT<default DECIMAL(38, 18), promotional STRUCT<default DECIMAL(38, 18)>, "
+                "effective_list STRUCT<default DECIMAL(38, 18)>>",
+            },
+        },
+    },
+}
+
+# Fields of the `details` JSON string the queries may read (event log schema page, "details object").
+DOCUMENTED_DETAILS_PATHS = {
+    "update_progress:state",
+    "flow_progress:status",
+    "flow_progress:metrics",
+    "flow_progress:metrics:num_output_rows",
+    "flow_progress:metrics:num_upserted_rows",
+    "flow_progress:metrics:num_deleted_rows",
+    "flow_progress:data_quality",
+    "flow_progress:data_quality:dropped_records",
+    "flow_progress:data_quality:expectations",
+}
+
+# The elements of details:flow_progress:data_quality:expectations.
+DOCUMENTED_EXPECTATION_FIELDS = {"name", "dataset", "passed_records", "failed_records"}
+
+
+def test_expectations_are_parsed_with_the_documented_fields() -> None:
+    fields = re.findall(r"(\w+): \w+", queries._EXPECTATIONS_TYPE)
+    assert set(fields) == DOCUMENTED_EXPECTATION_FIELDS
+
+
+def parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="databricks")
+
+
+def source_tables(tree: exp.Expression) -> set[str]:
+    """Tables read, without the query's own CTEs."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return {
+        ".".join(part for part in (table.catalog, table.db, table.name) if part)
+        for table in tree.find_all(exp.Table)
+        if table.name not in ctes or table.db
+    }
+
+
+def map_lookups(tree: exp.Expression, column: str) -> dict[str, str]:
+    """{key: value} of every `<column>['key'] = 'value'` comparison."""
+    found = {}
+    for eq in tree.find_all(exp.EQ):
+        lookup, value = eq.this, eq.expression
+        if isinstance(lookup, exp.Bracket) and lookup.this.name == column and isinstance(value, exp.Literal):
+            found[lookup.expressions[0].name] = value.name
+    return found
+
+
+def intervals(tree: exp.Expression) -> set[tuple[str, str]]:
+    return {(interval.this.name, interval.unit.name) for interval in tree.find_all(exp.Interval)}
+
+
+# --- syntax ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_every_query_parses_as_databricks_sql(name: str) -> None:
+    sql = QUERIES[name]()
+    assert isinstance(parse(sql), exp.Select)
+    assert sql.endswith("\n") and not sql.startswith((" ", "\n"))
+
+
+def test_the_parser_really_rejects_broken_sql() -> None:
+    sql = failed_updates(REF)
+    broken = sql.replace("count(*)", "count(*", 1)
+    assert broken != sql
+    parse(sql)
+    with pytest.raises(ParseError):
+        parse(broken)
+
+
+# --- outputs ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "column"), ALERT_COLUMNS.items())
+def test_alert_queries_return_exactly_their_one_column(name: str, column: str) -> None:
+    tree = parse(QUERIES[name]())
+    assert tree.named_selects == [column]
+    assert not tree.args.get("group"), "an alert query returns one row"
+
+
+@pytest.mark.parametrize(("name", "columns"), DASHBOARD_COLUMNS.items())
+def test_dashboard_datasets_return_their_columns(name: str, columns: list[str]) -> None:
+    assert parse(QUERIES[name]()).named_selects == columns
+
+
+# --- sources and columns ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_queries_read_their_sources(name: str) -> None:
+    assert source_tables(parse(QUERIES[name]())) == SOURCES[name]
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_columns_are_documented(name: str) -> None:
+    tree = qualify(
+        parse(QUERIES[name]()), schema=DOCUMENTED_SCHEMA, dialect="databricks", validate_qualify_columns=True
+    )
+    tree = annotate_types(tree, schema=DOCUMENTED_SCHEMA, dialect="databricks")
+    # Struct fields resolve against the schema; `e` is an exploded expectation, typed by the JSON it was parsed from.
+    unknown_fields = [
+        dot.sql("databricks")
+        for dot in tree.find_all(exp.Dot)
+        if dot.type.is_type("unknown")
+        and not (dot.this.name == "e" and dot.expression.name in DOCUMENTED_EXPECTATION_FIELDS)
+    ]
+    assert unknown_fields == []
+
+
+def test_an_undocumented_column_is_caught() -> None:
+    sql = cpu_utilization(REF).replace("cpu_user_percent", "cpu_usr_percent")
+    with pytest.raises(sqlglot.errors.OptimizeError, match="cpu_usr_percent"):
+        qualify(parse(sql), schema=DOCUMENTED_SCHEMA, dialect="databricks", validate_qualify_columns=True)
+
+
+@pytest.mark.parametrize("name", EVENT_LOG_QUERIES)
+def test_details_paths_are_documented(name: str) -> None:
+    paths = {match.lstrip(":") for match in re.findall(r"\bdetails((?::\w+)+)", QUERIES[name]())}
+    assert paths
+    assert paths <= DOCUMENTED_DETAILS_PATHS
+
+
+def test_update_counts_read_update_progress_states() -> None:
+    assert {"update_progress", "FAILED"} <= {lit.name for lit in parse(failed_updates(REF)).find_all(exp.Literal)}
+    assert "details:update_progress:state IN ('COMPLETED', 'FAILED')" in availability(REF)
+
+
+# --- parameters ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("builder", "default"),
+    [
+        (failed_updates, ("60", "MINUTES")),
+        (expectation_pass_rate, ("24", "HOURS")),
+        (drop_rate, ("24", "HOURS")),
+        (availability, ("7", "DAYS")),
+        (cpu_utilization, ("30", "MINUTES")),
+        (memory_utilization, ("30", "MINUTES")),
+    ],
+)
+def test_windows_reach_the_sql(builder: Callable[..., str], default: tuple[str, str]) -> None:
+    assert intervals(parse(builder(REF))) == {default}
+    assert intervals(parse(builder(REF, 17))) == {("17", default[1])}
+    assert f"current_timestamp() - INTERVAL 17 {default[1]}" in builder(REF, 17)
+
+
+@pytest.mark.parametrize("window", [0, -5, True, 2.5, "60"])
+@pytest.mark.parametrize("builder", [failed_updates, expectation_pass_rate, drop_rate, availability, cpu_utilization])
+def test_windows_must_be_positive_integers(builder: Callable[..., str], window: object) -> None:
+    with pytest.raises(ValueError, match="positive integer"):
+        builder(REF, window)
+
+
+def test_dashboard_windows() -> None:
+    assert intervals(parse(execution_summary(REF))) == {("24", "HOURS")}
+    assert intervals(parse(data_quality_trend(REF))) == {("7", "DAYS")}
+    assert intervals(parse(latency_by_table(REF))) == {("24", "HOURS")}
+    assert "u.usage_date >= date_sub(current_date(), 30)" in dbu_by_pipeline("prod")
+
+
+@pytest.mark.parametrize("builder", [cpu_utilization, memory_utilization])
+def test_node_metrics_find_the_pipeline_clusters_by_tag(builder: Callable[..., str]) -> None:
+    ref = PipelineRef(name="o'brien\\pipe", environment="pr'od", event_log=EVENT_LOG)
+    tree = parse(builder(ref))
+    assert map_lookups(tree, "tags") == {"Pipeline": "o'brien\\pipe", "Environment": "pr'od"}
+
+
+def test_cost_matches_every_tag() -> None:
+    tags = {"Pipeline": "sales_pipeline", "Environment": "prod", "CostCenter": "CC-1234"}
+    assert map_lookups(parse(cost_dollars(tags, "day")), "custom_tags") == tags
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "O'Brien",
+        "it''s",
+        "back\\slash",
+        "trailing\\",
+        "\\' OR 1=1 --",
+        "x' OR '1'='1",
+    ],
+)
+def test_tag_values_are_escaped(value: str) -> None:
+    tags = {"Pipeline": value, "Own'er": value}
+    sql = cost_dollars(tags, "month")
+    tree = parse(sql)
+    # The literal holds exactly the tag (no injection, nothing lost) and the WHERE clause stayed a chain of ANDs.
+    assert map_lookups(tree, "custom_tags") == tags
+    assert not list(tree.find(exp.Where).find_all(exp.Or))
+    assert "\\'" in sql
+
+
+def test_doubled_quotes_would_not_escape_in_databricks() -> None:
+    # Why the module escapes with a backslash: Databricks concatenates adjacent literals, so 'O''Brien' is OBrien.
+    literal = parse("SELECT 'O''Brien' AS x").selects[0].this
+    assert not (isinstance(literal, exp.Literal) and literal.name == "O'Brien")
+    escaped = queries._string("O'Brien")
+    assert escaped == "'O\\'Brien'"
+    assert parse(f"SELECT {escaped} AS x").selects[0].this.name == "O'Brien"
+
+
+def test_cost_periods() -> None:
+    day = parse(cost_dollars(TAGS, "day"))
+    month = parse(cost_dollars(TAGS, "month"))
+    assert any(isinstance(eq.expression, exp.CurrentDate) for eq in day.find_all(exp.EQ))
+    assert not day.find(exp.TimestampTrunc)
+    assert month.find(exp.TimestampTrunc).unit.name == "MONTH"
+    assert "u.usage_date >= date_trunc('MONTH', current_date())" in cost_dollars(TAGS, "month")
+
+
+def test_cost_joins_prices_on_sku_cloud_unit_and_validity() -> None:
+    sql = cost_dollars(TAGS, "day")
+    for condition in queries._PRICE_MATCH:
+        assert condition in sql
+    assert "lp.pricing.effective_list.default" in sql
+
+
+@pytest.mark.parametrize(("tags", "period"), [({}, "day"), (TAGS, "week"), (TAGS, "DAY")])
+def test_cost_rejects_bad_arguments(tags: dict[str, str], period: str) -> None:
+    with pytest.raises(ValueError):
+        cost_dollars(tags, period)  # type: ignore[arg-type]
+
+
+def test_dbu_by_pipeline_filters_the_environment() -> None:
+    tree = parse(dbu_by_pipeline("pr'od"))
+    assert map_lookups(tree, "custom_tags") == {"Environment": "pr'od"}
+    assert "u.usage_unit = 'DBU'" in dbu_by_pipeline("prod")
+    with pytest.raises(ValueError):
+        dbu_by_pipeline("")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "sales_pipeline_event_log",
+        "prod.sales",
+        "prod.sales.event_log.extra",
+        "prod.sales.event_log; DROP TABLE x",
+        "prod.sales.`event_log`",
+        "prod.sal-es.event_log",
+        "prod..event_log",
+        " prod.sales.event_log",
+        "prod.sales.event_log\n",
+        "",
+    ],
+)
+def test_invalid_event_log_names_are_rejected(table: str) -> None:
+    with pytest.raises(ValueError, match="fully qualified"):
+        PipelineRef(name="sales_pipeline", environment="prod", event_log=table)
+
+
+def test_event_log_name_is_quoted_part_by_part() -> None:
+    ref = PipelineRef(name="p", environment="prod", event_log="select.order.1_events")
+    sql = failed_updates(ref)
+    assert "FROM `select`.`order`.`1_events`" in sql
+    assert source_tables(parse(sql)) == {"select.order.1_events"}
+
+
+@pytest.mark.parametrize(("name", "environment"), [("", "prod"), ("p", ""), (None, "prod")])
+def test_pipeline_ref_needs_name_and_environment(name: object, environment: object) -> None:
+    with pytest.raises(ValueError):
+        PipelineRef(name=name, environment=environment, event_log=EVENT_LOG)  # type: ignore[arg-type]
+
+
+def test_pipeline_ref_is_frozen() -> None:
+    with pytest.raises(AttributeError):
+        REF.name = "other"  # type: ignore[misc]
