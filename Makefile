@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: venv plan test lint bench clean diff policy
+.PHONY: venv plan test lint bench clean diff policy capacity
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ diff: $(STAMP)
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)
 	@$(BIN)/python -m offline.policy --stack $(STACK)
+
+## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv])
+capacity: $(STAMP)
+	@$(BIN)/python -m ops.capacity --stack $(STACK) $(if $(GROWTH),--growth $(GROWTH)) \
+		$(if $(MONTHS),--months $(MONTHS)) $(if $(HISTORY),--history $(HISTORY))

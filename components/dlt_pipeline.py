@@ -52,6 +52,10 @@ class DltPipelineArgs:
     managers: Sequence[str] = ()
     event_log: tuple[str, str, str] | None = None
     """(catalog, schema, table) to publish the event log to, so monitoring SQL can read it."""
+    budget_policy_id: pulumi.Input[str] | None = None
+    """Serverless usage is attributed only through a budget policy's tags."""
+    spot: str | None = None
+    """Cloud (aws | azure | gcp) whose spot-with-fallback attributes the clusters use; None: on demand."""
 
     def __post_init__(self) -> None:
         if not self.libraries:
@@ -82,7 +86,7 @@ class DltPipeline(pulumi.ComponentResource):
             channel=args.channel,
             # Serverless pipelines have no edition: Databricks picks it.
             edition=None if args.serverless else args.edition,
-            clusters=[_cluster(c, args.tags) for c in args.clusters] or None,
+            clusters=[_cluster(c, args.tags, args.spot) for c in args.clusters] or None,
             libraries=[_library(lib) for lib in args.libraries],
             configuration=dict(args.configuration) or None,
             notifications=[
@@ -92,6 +96,7 @@ class DltPipeline(pulumi.ComponentResource):
             or None,
             run_as=run_as(args.run_as, databricks.PipelineRunAsArgs),
             tags=dict(args.tags) or None,
+            budget_policy_id=args.budget_policy_id,
             event_log=databricks.PipelineEventLogArgs(
                 catalog=args.event_log[0], schema=args.event_log[1], name=args.event_log[2]
             )
@@ -112,9 +117,24 @@ class DltPipeline(pulumi.ComponentResource):
         self.register_outputs({"pipeline_id": self.pipeline_id, "url": self.url})
 
 
-def _cluster(cluster: Cluster, tags: Mapping[str, str]) -> databricks.PipelineClusterArgs:
+def _cluster(cluster: Cluster, tags: Mapping[str, str], spot: str | None) -> databricks.PipelineClusterArgs:
     autoscale = cluster.autoscale
+    # Guide 11.2: workers on spot capacity that falls back to on-demand; the first node (the
+    # driver) stays on demand so losing spot capacity never kills the update.
     return databricks.PipelineClusterArgs(
+        aws_attributes=databricks.PipelineClusterAwsAttributesArgs(availability="SPOT_WITH_FALLBACK", first_on_demand=1)
+        if spot == "aws"
+        else None,
+        azure_attributes=databricks.PipelineClusterAzureAttributesArgs(
+            availability="SPOT_WITH_FALLBACK_AZURE", first_on_demand=1
+        )
+        if spot == "azure"
+        else None,
+        gcp_attributes=databricks.PipelineClusterGcpAttributesArgs(
+            availability="PREEMPTIBLE_WITH_FALLBACK_GCP", first_on_demand=1
+        )
+        if spot == "gcp"
+        else None,
         label=cluster.label,
         autoscale=databricks.PipelineClusterAutoscaleArgs(
             min_workers=autoscale.min_workers, max_workers=autoscale.max_workers, mode=autoscale.mode

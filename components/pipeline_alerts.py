@@ -1,43 +1,27 @@
 """`PipelineAlerts`: every metric of guide 6.1 watched for one pipeline, as Databricks SQL alerts.
 
-Children (one per metric; names fixed by metric id):
-  - `<name>-<metric>`              databricks.AlertV2 on the stack's SQL warehouse: the query
-                                   (monitoring.queries), a threshold, a schedule, and the
-                                   destinations of the metric's severity, re-alerting every 5
-                                   minutes while it stays triggered (guide 6.3's rearm).
-  - `<name>-<metric>-permissions`  databricks.Permissions: viewers CAN_READ, managers CAN_MANAGE.
+Children (one pair per metric; names fixed by metric id), see `components.alerting`:
+  - `<name>-<metric>`              databricks.AlertV2
+  - `<name>-<metric>-permissions`  databricks.Permissions: viewers CAN_READ, managers CAN_MANAGE
 
 Metrics: failed-updates (P1), availability (P1), processing-lag (P2), expectation-pass-rate,
-drop-rate, cpu-utilization, memory-utilization (P3), dbu-budget (P4, when a budget is set).
-Each alert's description states its severity, response time and runbook.
+drop-rate, cpu-utilization, memory-utilization (P3); and, when the pipeline has cost limits
+(guide 11.3), daily-cost (P4) and monthly-cost (P3). Cost is no outage, so the guide's
+"critical" monthly overrun is P3 here, not a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_databricks as databricks
 
-from components.access import access_controls, run_as
+from components.alerting import AlertSettings, Metric, register_alert
 from monitoring import queries
 from monitoring.queries import PipelineRef
-from settings.models import PauseStatus, Severity, Thresholds
-
-RETRIGGER_SECONDS = 300  # guide 6.3: rearm after 5 minutes while still failing
-
-
-@dataclass(frozen=True)
-class Metric:
-    id: str
-    title: str
-    column: str
-    """The query's single output column the alert evaluates."""
-    operator: str
-    severity: Severity
-    runbook: str
-
+from settings.models import Severity, Thresholds
 
 # Guide 6.1, with the query that measures each metric and the threshold setting it is held to.
 PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Thresholds], float]], ...] = (
@@ -107,8 +91,11 @@ PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Th
         lambda t: t.memory_percent,
     ),
 )
-DBU_BUDGET = Metric(
-    "dbu-budget", "DBU spend over daily budget", "list_cost_usd", "GREATER_THAN", Severity.P4, "cost-overrun.md"
+DAILY_COST = Metric(
+    "daily-cost", "spend over the daily limit", "list_cost_usd", "GREATER_THAN", Severity.P4, "cost-overrun.md"
+)
+MONTHLY_COST = Metric(
+    "monthly-cost", "month-to-date spend over budget", "list_cost_usd", "GREATER_THAN", Severity.P3, "cost-overrun.md"
 )
 
 
@@ -117,20 +104,16 @@ class PipelineAlertsArgs:
     pipeline: PipelineRef
     display_name: str
     """Physical pipeline name, shown in every alert's title."""
-    warehouse_id: str
-    cron: str
-    timezone: str
-    pause_status: PauseStatus
+    settings: AlertSettings
     thresholds: Thresholds = field(default_factory=Thresholds)
-    subscriptions: Mapping[Severity, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
-    """Notification destination ids per severity; a severity without any is muted."""
-    daily_budget_usd: float | None = None
+    daily_limit_usd: int | None = None
+    monthly_budget_usd: int | None = None
     cost_tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags that attribute billing usage to this pipeline (for the DBU-over-budget alert)."""
-    runbook_base_url: str = "docs/runbooks/"
-    run_as: str | None = None
-    viewers: Sequence[str] = ()
-    managers: Sequence[str] = ()
+    """Tags that attribute billing usage to this pipeline (for the cost alerts)."""
+
+    def __post_init__(self) -> None:
+        if (self.daily_limit_usd or self.monthly_budget_usd) and not self.cost_tags:
+            raise ValueError(f"PipelineAlerts {self.display_name!r}: cost limits need cost_tags")
 
 
 class PipelineAlerts(pulumi.ComponentResource):
@@ -138,52 +121,13 @@ class PipelineAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lakeflow:index:PipelineAlerts", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         plan = [(m, query(args.pipeline), threshold(args.thresholds)) for m, query, threshold in PIPELINE_METRICS]
-        if args.daily_budget_usd is not None:
-            plan.append((DBU_BUDGET, queries.cost_dollars(args.cost_tags, "day"), args.daily_budget_usd))
-
-        acl = access_controls([("CAN_READ", args.viewers), ("CAN_MANAGE", args.managers)])
-        self.alerts = {}
-        for metric, sql, threshold in plan:
-            alert = databricks.AlertV2(
-                f"{name}-{metric.id}",
-                display_name=f"[{metric.severity}] {args.display_name}: {metric.title}",
-                custom_description=(
-                    f"Severity {metric.severity} (respond within {metric.severity.response_time}). "
-                    f"Runbook: {args.runbook_base_url}{metric.runbook}"
-                ),
-                # No data yet (NULL: no expectations, no finished update) is no incident: it
-                # becomes an empty result, which `empty_result_state` maps to OK.
-                query_text=f"SELECT * FROM (\n{sql}\n) AS measured\nWHERE {metric.column} IS NOT NULL",
-                warehouse_id=args.warehouse_id,
-                schedule=databricks.AlertV2ScheduleArgs(
-                    quartz_cron_schedule=args.cron, timezone_id=args.timezone, pause_status=args.pause_status.value
-                ),
-                evaluation=databricks.AlertV2EvaluationArgs(
-                    source=databricks.AlertV2EvaluationSourceArgs(name=metric.column),
-                    comparison_operator=metric.operator,
-                    threshold=databricks.AlertV2EvaluationThresholdArgs(
-                        value=databricks.AlertV2EvaluationThresholdValueArgs(double_value=float(threshold))
-                    ),
-                    # No rows (no updates yet, no expectations) is not an incident.
-                    empty_result_state="OK",
-                    notification=databricks.AlertV2EvaluationNotificationArgs(
-                        subscriptions=[
-                            databricks.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d)
-                            for d in args.subscriptions.get(metric.severity, ())
-                        ]
-                        or None,
-                        retrigger_seconds=RETRIGGER_SECONDS,
-                        notify_on_ok=True,
-                    ),
-                ),
-                run_as=run_as(args.run_as, databricks.AlertV2RunAsArgs),
-                opts=child,
-            )
-            self.alerts[metric.id] = alert
-            if acl:
-                databricks.Permissions(
-                    f"{name}-{metric.id}-permissions", alert_v2_id=alert.id, access_controls=acl, opts=child
-                )
+        if args.daily_limit_usd is not None:
+            plan.append((DAILY_COST, queries.cost_dollars(args.cost_tags, "day"), args.daily_limit_usd))
+        if args.monthly_budget_usd is not None:
+            plan.append((MONTHLY_COST, queries.cost_dollars(args.cost_tags, "month"), args.monthly_budget_usd))
+        self.alerts = {
+            m.id: register_alert(f"{name}-{m.id}", args.display_name, m, sql, threshold, args.settings, self)
+            for m, sql, threshold in plan
+        }
         self.register_outputs({k: a.id for k, a in self.alerts.items()})

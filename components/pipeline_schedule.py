@@ -57,6 +57,8 @@ class PipelineScheduleArgs:
     """Health rule: a run longer than this (the pipeline's latency objective) is unhealthy."""
     streaming_backlog_seconds: int | None = None
     """Health rule on streaming backlog."""
+    budget_policy_id: pulumi.Input[str] | None = None
+    """The serverless pipeline's budget policy, so the job's usage is attributed alike."""
 
     def __post_init__(self) -> None:
         if self.task_key in {u.task_key for u in self.upstream}:
@@ -124,6 +126,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             health=databricks.JobHealthArgs(rules=health) if health else None,
             run_as=run_as(args.run_as, databricks.JobRunAsArgs),
             tags=dict(args.tags) or None,
+            budget_policy_id=args.budget_policy_id,
             opts=child,
         )
         self.job_id = self.job.id

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 3
     print(render_tree(plan))
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
     if args.json:
         Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
         print(f"\nJSON plan written to {args.json}")
@@ -104,9 +106,12 @@ def describe(res: dict[str, Any]) -> list[str]:
                 if a
                 else f"{int(c.get('numWorkers', 0))} workers"
             )
-            out.append(f"cluster {c.get('label')}: {size}")
+            spot = next((v.get("availability") for k, v in c.items() if k.endswith("Attributes")), None)
+            out.append(f"cluster {c.get('label')}: {size}" + (f", {spot}" if spot else ""))
         if "runAs" in i:
             out.append(f"run_as={next(iter(i['runAs'].values()))}")
+        if "budgetPolicyId" in i:
+            out.append(f"budget_policy_id={i['budgetPolicyId']}")
         if "tags" in i:
             out.append("tags: " + ", ".join(f"{k}={v}" for k, v in i["tags"].items()))
         return out
@@ -146,6 +151,15 @@ def describe(res: dict[str, Any]) -> list[str]:
         config = i.get("config")
         kinds = ", ".join(k for k, v in config.items() if v) if isinstance(config, dict) else "config is a secret"
         return [f"{i.get('displayName')} ({kinds})"]
+    if kind == "Budget":
+        thresholds = [a.get("quantityThreshold") for a in i.get("alertConfigurations", [])]
+        tags = [f"{t['key']}={','.join(t['value']['values'])}" for t in (i.get("filter") or {}).get("tags", [])]
+        return [f"{i.get('displayName')}: emails at ${', $'.join(map(str, thresholds))}; {' '.join(tags)}"]
+    if kind == "BudgetPolicy":
+        custom = ", ".join(f"{t['key']}={t['value']}" for t in i.get("customTags", []))
+        return [f"{i.get('policyName')}: tags {custom}"]
+    if res["type"].startswith("pulumi:providers:"):
+        return [f"provider host={i.get('host')}" + (f" account_id={i['accountId']}" if "accountId" in i else "")]
     if kind == "Dashboard":
         return [f"{i.get('displayName')} in {i.get('parentPath')}"]
     if kind == "Permissions":

@@ -11,6 +11,7 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class Plan:
     resources: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     schema_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged at warning level or above (`pulumi.log.warn`), as Pulumi would show."""
 
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
@@ -135,7 +138,12 @@ def record(project: str, stack: str, config: dict[str, str], secret_keys: set[st
     runtime_settings.ROOT.set(None)  # each plan starts from a fresh root stack
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
     pulumi.runtime.set_mocks(
-        _PreviewMocks(), project=project, stack=stack, preview=True, monitor=RecordingMonitor(plan)
+        _PreviewMocks(),
+        project=project,
+        stack=stack,
+        preview=True,
+        monitor=RecordingMonitor(plan),
+        logger=_collecting_logger(plan.warnings),
     )
     _sync_await(run_pulumi_func(program))
     # pulumi.export() stores outputs on the root Stack component.
@@ -143,6 +151,21 @@ def record(project: str, stack: str, config: dict[str, str], secret_keys: set[st
     plan.outputs = {k: _resolve(v) for k, v in root_outputs.items()}
     plan.resources = canonical_order(plan.resources)
     return plan
+
+
+def _collecting_logger(sink: list[str]) -> logging.Logger:
+    """The mock engine's `Log` RPCs (pulumi.log.*) end up here instead of the root logger."""
+    logger = logging.getLogger(f"lakeflow.offline.plan.{id(sink)}")
+    logger.propagate = False
+    logger.handlers.clear()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sink.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    return logger
 
 
 def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,6 +17,9 @@ without tags take the environment of the stack's tagged resources.
 | pipeline-scheduled-or-continuous | advisory | Automation |
 | pipeline-failure-notifications-in-production | mandatory | Observability |
 | pipeline-alerts-in-production | mandatory | Observability |
+| no-scheduled-full-refresh | mandatory | Cost awareness (guide 11.2) |
+| serverless-budget-policy-in-production | mandatory | Cost awareness (attribution) |
+| budget-in-production | mandatory | Cost awareness |
 | required-tags | mandatory | Cost awareness (attribution) |
 | production-data-protected | mandatory | Resilience |
 | run-as-service-principal-in-production | mandatory | Reproducibility |
@@ -43,6 +46,7 @@ from pulumi_policy.secret import Secret
 PIPELINE = "databricks:index/pipeline:Pipeline"
 JOB = "databricks:index/job:Job"
 ALERT = "databricks:index/alertV2:AlertV2"
+BUDGET = "databricks:index/budget:Budget"
 DATA_TYPES = {
     PIPELINE,
     "databricks:index/schema:Schema",
@@ -210,6 +214,38 @@ def _production_data_protected(args: StackValidationArgs, report: ReportViolatio
             report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)
 
 
+def _no_scheduled_full_refresh(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != JOB or not (args.props.get("schedule") or args.props.get("trigger")):
+        return
+    for task in args.props.get("tasks") or []:
+        if (task.get("pipelineTask") or {}).get("fullRefresh"):
+            report(
+                f"Task {task.get('taskKey')} runs a full refresh on a schedule: the costliest update (guide 11.2).",
+                None,
+            )
+
+
+def _serverless_budget_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    p = args.props
+    serverless = args.resource_type == PIPELINE and p.get("serverless")
+    if serverless and _production(p, args.get_config()) and not p.get("budgetPolicyId"):
+        report("Serverless usage is attributed only through a budget policy: set budgetPolicyId.", None)
+
+
+def _budget_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    covered: set[str] = set()
+    for r in args.resources:
+        if r.resource_type == BUDGET:
+            for tag in (r.props.get("filter") or {}).get("tags") or []:
+                if tag.get("key") == "Environment":
+                    covered.update((tag.get("value") or {}).get("values") or [])
+    for r in args.resources:
+        env = (r.props.get("tags") or {}).get("Environment")
+        if r.resource_type == PIPELINE and _production(r.props, config) and env not in covered:
+            report(f"Production environment {env!r} has no budget filtered to its Environment tag (guide 11).", r.urn)
+
+
 def _alerts_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
     config = args.get_config()
     # Identifiers may be quoted (`cat`.`schema`.`table`): compare without the backticks.
@@ -283,6 +319,26 @@ POLICIES = [
         description="No secret-looking value is passed in plain text.",
         validate=_no_plaintext_secrets,
         enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="no-scheduled-full-refresh",
+        description="No schedule runs a full refresh: it recomputes everything every time.",
+        validate=_no_scheduled_full_refresh,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="serverless-budget-policy-in-production",
+        description="Production serverless pipelines carry a budget policy, the only way their usage is attributed.",
+        validate=_serverless_budget_policy,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+    StackValidationPolicy(
+        name="budget-in-production",
+        description="Every production environment has a budget.",
+        validate=_budget_in_production,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
     ),
     StackValidationPolicy(
         name="pipeline-scheduled-or-continuous",

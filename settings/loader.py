@@ -406,6 +406,28 @@ def _cross_checks(
             )
         )
 
+    if cfg.account_id and cfg.workspace_id is None:
+        key = f"{NAMESPACE}:workspaceId"
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                key,
+                "is required with accountId: budgets are filtered to this workspace",
+                line=stack_doc.line(f"config.{NAMESPACE}:accountId"),
+                hint="the numeric id in the workspace URL (?o=<id>) or the account console",
+            )
+        )
+    if (cfg.account_client_id is None) != (cfg.account_client_secret is None):
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                f"{NAMESPACE}:accountClientId",
+                "and accountClientSecret go together (OAuth of an account-level service principal)",
+                line=stack_doc.line(f"config.{NAMESPACE}:accountClientId")
+                or stack_doc.line(f"config.{NAMESPACE}:accountClientSecret"),
+            )
+        )
+
     for severity in ("P1", "P2", "P3", "P4"):
         key = f"{NAMESPACE}:route{severity}"
         for kind in getattr(cfg, f"route_{severity.lower()}"):

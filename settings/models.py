@@ -85,7 +85,7 @@ RunAs = Annotated[Principal, AfterValidator(_check_identity)]
 DestinationKind = Literal["email", "slack", "pagerduty", "webhook"]
 
 # Stack keys that hold credentials: the only `lakeflow:` keys that may (and should) be secrets.
-SECRET_KEYS = frozenset({"slackWebhookUrl", "pagerdutyIntegrationKey", "webhookUrl"})
+SECRET_KEYS = frozenset({"slackWebhookUrl", "pagerdutyIntegrationKey", "webhookUrl", "accountClientSecret"})
 DESTINATION_KEYS = {"slack": "slack_webhook_url", "pagerduty": "pagerduty_integration_key", "webhook": "webhook_url"}
 
 
@@ -234,8 +234,26 @@ class Monitoring(_Strict):
     """A scheduled run longer than this breaches the job's run-duration health rule."""
     streaming_backlog_seconds: int | None = Field(default=None, ge=1)
     """Job health rule on streaming backlog (triggered pipelines reading streams)."""
-    daily_budget_usd: float | None = Field(default=None, gt=0)
-    """List-price dollars a day above which the DBU-over-budget alert fires."""
+
+
+class Cost(_Strict):
+    """Guide 11: what a pipeline may spend."""
+
+    daily_limit_usd: int | None = Field(default=None, gt=0)
+    """List-price dollars a day above which the daily-cost alert fires (guide 11.3)."""
+    monthly_budget_usd: int | None = Field(default=None, gt=0)
+    """Month-to-date dollars for the monthly-cost alert, and an account budget filtered to this
+    pipeline's tags (the budget needs lakeflow:accountId)."""
+
+
+class Capacity(_Strict):
+    """Guide 9.2's inputs for `make capacity` (a CSV of history can replace them)."""
+
+    current_rows_per_hour: float = Field(gt=0)
+    current_workers: float = Field(gt=0)
+    run_hours_per_month: float = Field(gt=0, le=744)
+    dbu_per_node_hour: float = Field(gt=0)
+    usd_per_dbu: float = Field(gt=0)
 
 
 class PipelineSpec(_Strict):
@@ -257,6 +275,8 @@ class PipelineSpec(_Strict):
     runners: list[Principal] = []
     managers: list[Principal] = []
     monitoring: Monitoring = Monitoring()
+    cost: Cost = Cost()
+    capacity: Capacity | None = None
 
     @property
     def catalog(self) -> str:
@@ -319,6 +339,21 @@ class StackConfig(_Strict):
     route_p3: list[DestinationKind] = []
     route_p4: list[DestinationKind] = []
     runbook_base_url: str = "docs/runbooks/"
+    # Cost guardrails (guide 11). Budgets and budget policies live in the account, so they need
+    # an account-level provider: without accountId they are skipped, with a warning.
+    account_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
+    account_host: str = Field(default="https://accounts.cloud.databricks.com", pattern=r"^https://")
+    account_client_id: str | None = None
+    account_client_secret: str | None = None
+    workspace_id: int | None = Field(default=None, gt=0)
+    monthly_budget_usd: int | None = Field(default=None, gt=0)
+    budget_alert_percents: list[Annotated[int, Field(gt=0, le=1000)]] = [50, 80, 100]
+    budget_emails: list[Email] = []
+    daily_cost_limit_usd: int | None = Field(default=None, gt=0)
+    monthly_cost_limit_usd: int | None = Field(default=None, gt=0)
+    cloud: Literal["aws", "azure", "gcp"] = "aws"
+    spot_instances: bool = False
+    """Workers on spot capacity with on-demand fallback, the driver on demand (guide 11.2)."""
 
     def route(self, severity: Severity) -> list[DestinationKind]:
         return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]

@@ -1,9 +1,15 @@
 """The program: turn one stack's settings into components. `__main__.py` and the offline plan
-both call `build`, so what the tests see is what `pulumi up` deploys."""
+both call `build`, so what the tests see is what `pulumi up` deploys.
+
+Order: alert routing; (with an account) the account provider and cost guardrails, whose budget
+policies serverless pipelines point at; pipelines; their schedules; alerts per pipeline; the
+environment's cost alerts; the dashboard.
+"""
 
 from __future__ import annotations
 
 import pulumi
+import pulumi_databricks as databricks
 
 from components import (
     AlertRouting,
@@ -18,9 +24,12 @@ from components import (
     PipelineScheduleArgs,
     UpstreamPipeline,
 )
+from components.alerting import AlertSettings
+from components.cost_alerts import CostAlerts, CostAlertsArgs
+from components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
 from monitoring.queries import PipelineRef
-from settings.loader import StackSettings
-from settings.models import FAILURE_ALERTS, Mode, Notification, Severity
+from settings.loader import NAMESPACE, StackSettings
+from settings.models import FAILURE_ALERTS, Mode, Notification, Severity, StackConfig
 from stack.naming import physical_name, pipeline_tags
 
 DASHBOARD_FOLDER = "/Shared/lakeflow"
@@ -39,6 +48,19 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
             routes={s: cfg.route(s) for s in Severity},
         ),
     )
+    alerting = AlertSettings(
+        warehouse_id=cfg.warehouse_id,
+        cron=cfg.alert_cron,
+        timezone=cfg.timezone,
+        pause_status=cfg.schedule_pause_status,
+        subscriptions={s: routing.destination_ids(s) for s in Severity},
+        runbook_base_url=cfg.runbook_base_url,
+        run_as=cfg.run_as,
+        viewers=cfg.viewers,
+        managers=cfg.managers,
+    )
+    policy_ids = _cost_guardrails(settings)
+
     # Pipeline notifications only take email addresses: the stack's failure list plus the P1 route's.
     failure_emails = list(dict.fromkeys([*cfg.failure_emails, *routing.emails(Severity.P1)]))
     failure_notifications = (
@@ -69,6 +91,8 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
                 runners=[*cfg.runners, *spec.runners],
                 managers=[*cfg.managers, *spec.managers],
                 event_log=spec.event_log_table,
+                budget_policy_id=policy_ids.get(spec.name),
+                spot=cfg.cloud if cfg.spot_instances else None,
             ),
             # Pipelines own their tables: a protected pipeline cannot be deleted or replaced.
             opts=pulumi.ResourceOptions(protect=cfg.protect),
@@ -97,31 +121,33 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
                 failure_destinations=routing.destination_ids(Severity.P1),
                 max_run_minutes=spec.monitoring.latency_objective_minutes,
                 streaming_backlog_seconds=spec.monitoring.streaming_backlog_seconds,
+                budget_policy_id=policy_ids.get(spec.name),
             ),
         )
 
-    refs = {
-        spec.name: PipelineRef(spec.name, cfg.environment, ".".join(spec.event_log_table))
-        for spec in settings.pipelines
-    }
+    refs = {s.name: PipelineRef(s.name, cfg.environment, ".".join(s.event_log_table)) for s in settings.pipelines}
     for spec in settings.pipelines:
         PipelineAlerts(
             spec.name,
             PipelineAlertsArgs(
                 pipeline=refs[spec.name],
                 display_name=physical_name(cfg, spec.name),
-                warehouse_id=cfg.warehouse_id,
-                cron=cfg.alert_cron,
-                timezone=cfg.timezone,
-                pause_status=cfg.schedule_pause_status,
+                settings=alerting,
                 thresholds=spec.monitoring.thresholds,
-                subscriptions={s: routing.destination_ids(s) for s in Severity},
-                daily_budget_usd=spec.monitoring.daily_budget_usd,
+                daily_limit_usd=spec.cost.daily_limit_usd,
+                monthly_budget_usd=spec.cost.monthly_budget_usd,
                 cost_tags={"Environment": cfg.environment, "Pipeline": spec.name},
-                runbook_base_url=cfg.runbook_base_url,
-                run_as=cfg.run_as,
-                viewers=[*cfg.viewers, *spec.viewers],
-                managers=[*cfg.managers, *spec.managers],
+            ),
+        )
+    if cfg.daily_cost_limit_usd or cfg.monthly_cost_limit_usd:
+        CostAlerts(
+            "environment-cost",
+            CostAlertsArgs(
+                display_name=physical_name(cfg, "environment"),
+                environment=cfg.environment,
+                settings=alerting,
+                daily_limit_usd=cfg.daily_cost_limit_usd,
+                monthly_limit_usd=cfg.monthly_cost_limit_usd,
             ),
         )
     dashboard = MonitoringDashboard(
@@ -136,7 +162,6 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
             managers=cfg.managers,
         ),
     )
-    pulumi.export("dashboard_id", dashboard.dashboard.id)
 
     pulumi.export(
         "pipelines",
@@ -150,4 +175,59 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
             for name, p in pipelines.items()
         },
     )
+    pulumi.export("dashboard_id", dashboard.dashboard.id)
     return pipelines
+
+
+def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
+    """Budgets and budget policies, through an account-level provider; budget policy id per
+    serverless pipeline. Without account configuration they are skipped, and the run says so."""
+    cfg = settings.config
+    if cfg.account_id is None or cfg.workspace_id is None:
+        serverless = [s.name for s in settings.pipelines if s.serverless]
+        pulumi.log.warn(
+            f"Budgets and budget policies skipped: {NAMESPACE}:accountId is not set for stack {settings.stack!r}"
+            + (
+                f"; serverless usage of {', '.join(serverless)} is not attributed to a budget policy"
+                if serverless
+                else ""
+            )
+        )
+        return {}
+    account = _account_provider(cfg)
+    guardrails = CostGuardrails(
+        "cost-guardrails",
+        CostGuardrailsArgs(
+            account_id=cfg.account_id,
+            workspace_id=cfg.workspace_id,
+            display_prefix=physical_name(cfg, "lakeflow"),
+            environment=cfg.environment,
+            monthly_budget_usd=cfg.monthly_budget_usd,
+            alert_percents=cfg.budget_alert_percents,
+            emails=cfg.budget_emails or cfg.alert_emails,
+            pipelines=[
+                PipelineCost(
+                    pipeline=s.name,
+                    display_name=physical_name(cfg, s.name),
+                    tags=pipeline_tags(cfg, s),
+                    monthly_budget_usd=s.cost.monthly_budget_usd,
+                    serverless=s.serverless,
+                )
+                for s in settings.pipelines
+            ],
+        ),
+        opts=pulumi.ResourceOptions(providers=[account]),
+    )
+    return guardrails.policy_ids
+
+
+def _account_provider(cfg: StackConfig) -> databricks.Provider:
+    # The account console is a different API from the workspace: its own provider, and the only
+    # one that carries account_id (never set on the workspace provider).
+    return databricks.Provider(
+        "account",
+        host=cfg.account_host,
+        account_id=cfg.account_id,
+        client_id=cfg.account_client_id,
+        client_secret=pulumi.Output.secret(cfg.account_client_secret) if cfg.account_client_secret else None,
+    )

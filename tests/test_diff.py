@@ -67,6 +67,7 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project):
             "invoice_ingest-permissions",
             "invoice_ingest-job",
             "invoice_ingest-job-permissions",
+            "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it
         }
         | alerts
     )

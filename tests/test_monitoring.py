@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlglot
 
-from components.pipeline_alerts import DBU_BUDGET, PIPELINE_METRICS
+from components.pipeline_alerts import DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
 from offline.stack_file import read_stack_config
 from tests.conftest import ROOT, STACKS, by_type, resource
 
@@ -66,10 +66,14 @@ def test_guide_thresholds_are_defaults_and_pipeline_files_override_them(plans):
     sales = alerts_of(plan, "sales_pipeline")
     assert threshold(sales["expectation-pass-rate"]) == ("LESS_THAN", 0.98)
     assert threshold(alerts_of(plan, "clickstream_events")["processing-lag"]) == ("GREATER_THAN", 15)
-    # A daily budget adds the DBU-over-budget alert, on list prices, attributed by tags.
-    assert threshold(sales[DBU_BUDGET.id]) == ("GREATER_THAN", 120)
-    assert "system.billing.list_prices" in sales[DBU_BUDGET.id]["queryText"]
-    assert DBU_BUDGET.id not in invoice
+    # Cost limits add the cost alerts (guide 11.3), priced with list prices, attributed by tags.
+    assert threshold(sales[DAILY_COST.id]) == ("GREATER_THAN", 120)
+    assert threshold(sales[MONTHLY_COST.id]) == ("GREATER_THAN", 3000)
+    for metric in (DAILY_COST, MONTHLY_COST):
+        sql = sales[metric.id]["queryText"]
+        assert "system.billing.list_prices" in sql and "'sales_pipeline'" in sql
+    assert "date_trunc('MONTH', current_date())" in sales[MONTHLY_COST.id]["queryText"]
+    assert DAILY_COST.id not in invoice and MONTHLY_COST.id not in invoice
 
 
 def test_alert_descriptions_give_severity_response_time_and_runbook(plans):
@@ -104,7 +108,7 @@ def test_routing_by_severity_per_environment(plans):
     assert kinds("prod", "failed-updates") == ["pagerduty", "slack"]
     assert kinds("prod", "processing-lag") == ["slack"]
     assert kinds("prod", "drop-rate") == ["email", "slack"]
-    assert kinds("prod", "dbu-budget") == ["email"]
+    assert kinds("prod", "daily-cost") == ["email"]
     # staging: team channel, no paging
     assert kinds("staging", "failed-updates") == ["email", "slack"]
     assert "pagerduty" not in destinations(plans["staging"]).values()

@@ -56,8 +56,9 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     assert "DltPipeline sales_pipeline  [protected]" in printed
     assert "cluster default: autoscale 2-20 ENHANCED" in printed
     assert (
-        "Resources: 1 AlertRouting, 29 AlertV2, 1 Dashboard, 4 DltPipeline, 3 Job, 1 MonitoringDashboard,"
-        " 3 NotificationDestination, 37 Permissions, 4 Pipeline, 4 PipelineAlerts, 3 PipelineSchedule (90 in all)"
+        "Resources: 1 AlertRouting, 32 AlertV2, 2 Budget, 1 BudgetPolicy, 1 CostAlerts, 1 CostGuardrails, 1 Dashboard,"
+        " 4 DltPipeline, 3 Job, 1 MonitoringDashboard, 3 NotificationDestination, 40 Permissions, 4 Pipeline,"
+        " 4 PipelineAlerts, 3 PipelineSchedule, 1 databricks (102 in all)"
     ) in printed
 
 

@@ -50,6 +50,10 @@ def drop_job(plan: dict[str, Any]) -> None:
     plan["resources"] = [r for r in plan["resources"] if r["urn"] != urn and r["parent"] != urn]
 
 
+def drop_environment_budget(plan: dict[str, Any]) -> None:
+    plan["resources"] = [r for r in plan["resources"] if not r["type"].endswith("budget:Budget")]
+
+
 def drop_alerts(plan: dict[str, Any]) -> None:
     plan["resources"] = [r for r in plan["resources"] if not r["type"].endswith("AlertV2")]
 
@@ -107,6 +111,17 @@ CASES: dict[str, tuple[Mutation, Mutation, str]] = {
         "has no schedule job and is not continuous",
     ),
     "pipeline-alerts-in-production": (as_staging_environment, drop_alerts, "has no alert reading its event log"),
+    "no-scheduled-full-refresh": (
+        set_input("tasks.0.pipelineTask.fullRefresh", False, of=job_of),
+        set_input("tasks.0.pipelineTask.fullRefresh", True, of=job_of),
+        "runs a full refresh on a schedule",
+    ),
+    "serverless-budget-policy-in-production": (
+        lambda plan: None,
+        set_input("budgetPolicyId", None, of=lambda p: pipeline_of(p, "invoice_ingest")),
+        "set budgetPolicyId",
+    ),
+    "budget-in-production": (lambda plan: None, drop_environment_budget, "Production environment 'prod' has no budget"),
     "production-data-protected": (
         lambda plan: None,
         unprotect,

@@ -1,0 +1,91 @@
+"""One Databricks SQL alert (AlertV2) with its permissions: shared by the alert components.
+
+Every alert evaluates a query whose single column is compared to a threshold, on the stack's
+warehouse and schedule, notifies the destinations of its severity (none: muted), re-alerts every
+5 minutes while triggered (guide 6.3's rearm), and says its severity, response time and runbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_databricks as databricks
+
+from components.access import access_controls, run_as
+from settings.models import PauseStatus, Severity
+
+RETRIGGER_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    title: str
+    column: str
+    """The query's single output column the alert evaluates."""
+    operator: str
+    severity: Severity
+    runbook: str
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """What every alert of a stack shares."""
+
+    warehouse_id: str
+    cron: str
+    timezone: str
+    pause_status: PauseStatus
+    subscriptions: Mapping[Severity, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    """Notification destination ids per severity; a severity without any is muted."""
+    runbook_base_url: str = "docs/runbooks/"
+    run_as: str | None = None
+    viewers: Sequence[str] = ()
+    managers: Sequence[str] = ()
+
+
+def register_alert(
+    name: str, title: str, metric: Metric, sql: str, threshold: float, s: AlertSettings, parent: pulumi.Resource
+) -> databricks.AlertV2:
+    """`<name>` (AlertV2) and, when anyone is granted access, `<name>-permissions`."""
+    child = pulumi.ResourceOptions(parent=parent)
+    alert = databricks.AlertV2(
+        name,
+        display_name=f"[{metric.severity}] {title}: {metric.title}",
+        custom_description=(
+            f"Severity {metric.severity} (respond within {metric.severity.response_time}). "
+            f"Runbook: {s.runbook_base_url}{metric.runbook}"
+        ),
+        # No data yet (NULL: no expectations, no finished update) is no incident: it becomes an
+        # empty result, which `empty_result_state` maps to OK.
+        query_text=f"SELECT * FROM (\n{sql}\n) AS measured\nWHERE {metric.column} IS NOT NULL",
+        warehouse_id=s.warehouse_id,
+        schedule=databricks.AlertV2ScheduleArgs(
+            quartz_cron_schedule=s.cron, timezone_id=s.timezone, pause_status=s.pause_status.value
+        ),
+        evaluation=databricks.AlertV2EvaluationArgs(
+            source=databricks.AlertV2EvaluationSourceArgs(name=metric.column),
+            comparison_operator=metric.operator,
+            threshold=databricks.AlertV2EvaluationThresholdArgs(
+                value=databricks.AlertV2EvaluationThresholdValueArgs(double_value=float(threshold))
+            ),
+            empty_result_state="OK",
+            notification=databricks.AlertV2EvaluationNotificationArgs(
+                subscriptions=[
+                    databricks.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d)
+                    for d in s.subscriptions.get(metric.severity, ())
+                ]
+                or None,
+                retrigger_seconds=RETRIGGER_SECONDS,
+                notify_on_ok=True,
+            ),
+        ),
+        run_as=run_as(s.run_as, databricks.AlertV2RunAsArgs),
+        opts=child,
+    )
+    acl = access_controls([("CAN_READ", s.viewers), ("CAN_MANAGE", s.managers)])
+    if acl:
+        databricks.Permissions(f"{name}-permissions", alert_v2_id=alert.id, access_controls=acl, opts=child)
+    return alert

@@ -1,0 +1,124 @@
+"""`CostGuardrails`: account-level budgets and budget policies (guide 11), one set per stack.
+
+Needs an **account-level** provider, passed in by the caller (`providers=`): budgets and budget
+policies live in the Databricks account, not in a workspace.
+
+Children (names from the component's name and the pipeline's logical name):
+  - `<name>-budget`             databricks.Budget of the environment (Environment tag, this workspace)
+  - `<name>-<pipeline>-budget`  databricks.Budget of one pipeline (its Environment + Pipeline tags)
+  - `<name>-<pipeline>-policy`  databricks.BudgetPolicy for a serverless pipeline: serverless usage
+                                is attributed through the policy's tags only, never through
+                                cluster tags, so the pipeline and its job point at this policy.
+
+Budgets email their owners at each configured percentage of the monthly amount (list price).
+Outputs: `policy_ids` (pipeline -> budget policy id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_databricks as databricks
+
+
+@dataclass(frozen=True)
+class PipelineCost:
+    pipeline: str
+    """Logical name (child names derive from it)."""
+    display_name: str
+    tags: Mapping[str, str]
+    monthly_budget_usd: int | None = None
+    serverless: bool = False
+
+
+@dataclass(frozen=True)
+class CostGuardrailsArgs:
+    account_id: str
+    workspace_id: int
+    display_prefix: str
+    environment: str
+    monthly_budget_usd: int | None = None
+    alert_percents: Sequence[int] = (50, 80, 100)
+    emails: Sequence[str] = ()
+    pipelines: Sequence[PipelineCost] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        budgets = self.monthly_budget_usd or any(p.monthly_budget_usd for p in self.pipelines)
+        if budgets and not self.emails:
+            raise ValueError("CostGuardrails: budgets need at least one email to alert")
+
+
+class CostGuardrails(pulumi.ComponentResource):
+    policy_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: CostGuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("lakeflow:index:CostGuardrails", name, None, opts)
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        if args.monthly_budget_usd:
+            self._budget(
+                f"{name}-budget",
+                f"{args.display_prefix} environment",
+                args.monthly_budget_usd,
+                {"Environment": args.environment},
+                child,
+            )
+        self.policy_ids = {}
+        for p in args.pipelines:
+            if p.monthly_budget_usd:
+                self._budget(
+                    f"{name}-{p.pipeline}-budget",
+                    p.display_name,
+                    p.monthly_budget_usd,
+                    {"Environment": args.environment, "Pipeline": p.pipeline},
+                    child,
+                )
+            if p.serverless:
+                policy = databricks.BudgetPolicy(
+                    f"{name}-{p.pipeline}-policy",
+                    policy_name=p.display_name,
+                    custom_tags=[
+                        databricks.BudgetPolicyCustomTagArgs(key=k, value=v) for k, v in sorted(p.tags.items())
+                    ],
+                    binding_workspace_ids=[args.workspace_id],
+                    opts=child,
+                )
+                self.policy_ids[p.pipeline] = policy.policy_id
+        self.register_outputs({"policy_ids": self.policy_ids})
+
+    def _budget(
+        self, name: str, title: str, amount: int, tags: Mapping[str, str], opts: pulumi.ResourceOptions
+    ) -> None:
+        a = self._args
+        databricks.Budget(
+            name,
+            account_id=a.account_id,
+            display_name=f"{title} monthly budget",
+            alert_configurations=[
+                databricks.BudgetAlertConfigurationArgs(
+                    time_period="MONTH",
+                    trigger_type="CUMULATIVE_SPENDING_EXCEEDED",
+                    quantity_type="LIST_PRICE_DOLLARS_USD",
+                    quantity_threshold=f"{amount * pct / 100:g}",
+                    action_configurations=[
+                        databricks.BudgetAlertConfigurationActionConfigurationArgs(
+                            action_type="EMAIL_NOTIFICATION", target=email
+                        )
+                        for email in a.emails
+                    ],
+                )
+                for pct in sorted(set(a.alert_percents))
+            ],
+            filter=databricks.BudgetFilterArgs(
+                workspace_id=databricks.BudgetFilterWorkspaceIdArgs(operator="IN", values=[a.workspace_id]),
+                tags=[
+                    databricks.BudgetFilterTagArgs(
+                        key=k, value=databricks.BudgetFilterTagValueArgs(operator="IN", values=[v])
+                    )
+                    for k, v in sorted(tags.items())
+                ],
+            ),
+            opts=opts,
+        )
