@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             resources = plan.read_text().count('"urn":')
             t, r = (statistics.median(x.seconds for x in s) for s in (tool, replay))
             tm, rm = (statistics.median(x.peak_rss_kib for x in s) / 1024 for s in (tool, replay))
-            rows.append(f"| {n} | {resources} | {t:.2f} | {r:.2f} | {t / r:.2f}× | {tm:.0f} | {rm:.0f} | {tm / rm:.2f}× |")
-    print("| N | resources | tool time (s) | replay time (s) | time ratio | tool RSS (MiB) | replay RSS (MiB) | RSS ratio |")
+            cells = [n, resources, f"{t:.2f}", f"{r:.2f}", f"{t / r:.2f}×", f"{tm:.0f}", f"{rm:.0f}", f"{tm / rm:.2f}×"]
+            rows.append("| " + " | ".join(map(str, cells)) + " |")
+    header = ["N", "resources", "tool time (s)", "replay time (s)", "time ratio", "tool RSS (MiB)", "replay RSS (MiB)"]
+    print("| " + " | ".join([*header, "RSS ratio"]) + " |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     return 0
