@@ -39,7 +39,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         return "", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        raise NotImplementedError(args.token)
+        raise RuntimeError(f"the baseline calls no provider functions: {args.token}")
 
 
 def tags(name: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         return "", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        raise NotImplementedError(args.token)
+        raise RuntimeError(f"the baseline calls no provider functions: {args.token}")
 
 
 def main(path: Path) -> None:

@@ -46,13 +46,18 @@ class Plan:
         return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
 
 
+class OfflineDataUnavailable(RuntimeError):
+    """The program asked the provider for data (a function call), which no offline plan has."""
+
+
 class _PreviewMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         # No id and no computed state: like a preview, everything the provider computes is unknown.
         return "", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        raise NotImplementedError(f"the offline plan has no data for function {args.token}")
+        # The program calls no provider functions; one added later must fail loudly, not return {}.
+        raise OfflineDataUnavailable(f"the offline plan has no data for function {args.token}")
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
