@@ -160,3 +160,14 @@ def test_pulumi_yaml_declares_every_scalar_and_list_setting_with_its_type():
         )
     assert {k: v["type"] for k, v in declared.items()} == expected
     assert all(v.get("description") for v in declared.values())
+
+
+def test_a_provider_function_call_fails_the_plan_loudly():
+    """The offline plan has no workspace to ask: a data source must not silently return nothing."""
+    from offline.recorder import OfflineDataUnavailable
+
+    def program() -> None:
+        databricks.get_current_user()
+
+    with pytest.raises(OfflineDataUnavailable, match="no data for function databricks:index/getCurrentUser"):
+        record("lakeflow", "test", {}, set(), program)
