@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: venv plan test lint bench clean diff policy capacity
+.PHONY: venv plan test lint bench clean diff policy capacity dr-restore
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,10 @@ policy: $(STAMP)
 capacity: $(STAMP)
 	@$(BIN)/python -m ops.capacity --stack $(STACK) $(if $(GROWTH),--growth $(GROWTH)) \
 		$(if $(MONTHS),--months $(MONTHS)) $(if $(HISTORY),--history $(HISTORY))
+
+## dr-restore: the ordered restore plan of PIPELINE in STACK from its DR snapshots (guide 10.3);
+##             [TABLE=] [VERSION=|TIMESTAMP=] [OUTPUTS=<pulumi stack output --json file>]
+dr-restore: $(STAMP)
+	@$(BIN)/python -m dr.restore --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(TABLE),--table $(TABLE)) \
+		$(if $(VERSION),--version $(VERSION)) $(if $(TIMESTAMP),--timestamp $(TIMESTAMP)) \
+		$(if $(OUTPUTS),--outputs $(OUTPUTS))

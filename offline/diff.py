@@ -49,6 +49,8 @@ class ResourceChange:
     changes: list[InputChange] = field(default_factory=list)
     replace_reasons: list[str] = field(default_factory=list)
     protected: bool = False
+    retained: bool = False
+    """retain_on_delete: a delete only removes it from the stack; the object and its data stay."""
 
     @property
     def short_type(self) -> str:
@@ -166,6 +168,7 @@ def _change(action: str, res: Mapping[str, Any], protected: bool | None = None) 
         name=res["name"],
         parent=res["parent"],
         protected=res["protect"] if protected is None else protected,
+        retained=bool(res.get("retainOnDelete")),
     )
 
 
@@ -173,6 +176,8 @@ def _guard_reason(change: ResourceChange) -> str | None:
     verb = "deleted" if change.action == "delete" else "replaced (deleted, then created anew)"
     if change.protected:
         return f"protected {change.short_type} would be {verb}"
+    if change.action == "delete" and change.retained:
+        return None  # it leaves the stack; the workspace keeps it and its data
     if change.type in HOLDS_DATA:
         what = HOLDS_DATA[change.type]
         reason = f"; {'; '.join(change.replace_reasons)}" if change.replace_reasons else ""

@@ -21,6 +21,8 @@ def _value(value: Any) -> str:
 
 def _title(change: ResourceChange) -> str:
     renamed = " (renamed: alias of its old URN)" if change.renamed_from else ""
+    if change.action == "delete" and change.retained:
+        renamed += " (retained: leaves the stack, stays in the workspace)"
     action = change.action if change.action != "same" else "rename"
     return f"{SYMBOL[change.action]} {action:<8} {change.short_type} {change.name}{renamed}"
 

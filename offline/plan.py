@@ -69,7 +69,10 @@ def render_tree(plan: Any) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for res in children.get(parent, []):
-            mark = "  [protected]" if res["protect"] else ""
+            flags = [
+                f for f, on in (("protected", res["protect"]), ("retained on delete", res["retainOnDelete"])) if on
+            ]
+            mark = f"  [{', '.join(flags)}]" if flags else ""
             lines.append(f"{'    ' * depth}{_short(res['type'])} {res['name']}{mark}")
             for detail in describe(res):
                 lines.append(f"{'    ' * depth}    | {detail}")
@@ -132,7 +135,7 @@ def describe(res: dict[str, Any]) -> list[str]:
         if "emailNotifications" in i:
             out.append("on failure: " + ", ".join(i["emailNotifications"].get("onFailures", [])))
         if "webhookNotifications" in i:
-            out.append(f"on failure: {len(i['webhookNotifications'].get('onFailures', []))} P1 destination(s)")
+            out.append(f"on failure: {len(i['webhookNotifications'].get('onFailures', []))} destination(s)")
         for rule in (i.get("health") or {}).get("rules", []):
             out.append(f"health: {rule['metric']} {rule['op']} {rule['value']}")
         return out

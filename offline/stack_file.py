@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from settings.errors import ConfigError, ConfigErrors
 from settings.yaml_source import YamlDoc, load_yaml
+
+if TYPE_CHECKING:
+    from settings.loader import StackSettings
 
 SECRET = "[secret]"
 
@@ -59,6 +62,15 @@ def read_stack_config(root: Path, project: str, stack: str) -> tuple[dict[str, s
         if is_secret:
             secret.add(full)
     return values, secret
+
+
+def load_stack(root: Path, stack: str) -> StackSettings:
+    """The validated settings of `stack`, read as the CLI would hand them over (ConfigErrors if not)."""
+    from settings.loader import load_settings
+
+    project = project_name(root)
+    config, secret_keys = read_stack_config(root, project, stack)
+    return load_settings(project, stack, config, secret_keys, root)
 
 
 def _project_defaults(root: Path, project: str) -> dict[str, Any]:

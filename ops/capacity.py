@@ -147,8 +147,7 @@ def render(projections: list[Projection]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from offline.stack_file import project_name, read_stack_config
-    from settings.loader import load_settings
+    from offline.stack_file import load_stack
 
     parser = argparse.ArgumentParser(prog="make capacity", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
@@ -165,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make capacity: GROWTH={args.growth}: must be a rate such as 0.1 (10 % a month)", file=sys.stderr)
         return 2
     try:
-        project = project_name(args.root)
-        config, secret = read_stack_config(args.root, project, args.stack)
-        settings = load_settings(project, args.stack, config, secret, args.root)
+        settings = load_stack(args.root, args.stack)
         projections = plan_capacity(settings, args.growth, args.months, args.history)
     except ConfigErrors as exc:
         print(exc.report(), file=sys.stderr)

@@ -445,6 +445,18 @@ def _cross_checks(
                     )
                 )
 
+    if cfg.disaster_recovery and cfg.dr_catalog is None:
+        key = f"{NAMESPACE}:drCatalog"
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                key,
+                "is required with disasterRecovery: true (it holds the snapshots and the config backup)",
+                line=stack_doc.line(f"config.{NAMESPACE}:disasterRecovery"),
+                hint="a catalog apart from the pipelines' own, e.g. prod_dr",
+            )
+        )
+
     for spec, doc in by_name.values():
 
         def err(key: str, message: str, value: Any, hint: str | None = None, doc: YamlDoc = doc) -> None:
@@ -495,6 +507,7 @@ def _cross_checks(
                         tags[tag],
                         "the stack sets this tag; remove it",
                     )
+        errors.extend(_dr_checks(spec, doc))
         for i, upstream in enumerate(spec.schedule.after if spec.schedule else []):
             key = f"schedule.after[{i}]"
             if upstream == spec.name:
@@ -515,6 +528,42 @@ def _cross_checks(
                 )
 
     errors += _cycles(by_name)
+    return errors
+
+
+def _dr_checks(spec: PipelineSpec, doc: YamlDoc) -> list[ConfigError]:
+    if spec.dr is None:
+        return []
+    errors: list[ConfigError] = []
+    seen: set[str] = set()
+    for i, table in enumerate(spec.dr.critical_tables):
+        key = f"dr.critical_tables[{i}]"
+        if table.name in seen:
+            errors.append(ConfigError(doc.file, key, "is listed twice", value=table.name, line=doc.line(key)))
+        elif table.name not in spec.tables:
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    key,
+                    "is not one of the pipeline's tables",
+                    value=table.name,
+                    line=doc.line(key),
+                    hint=did_you_mean(table.name, set(spec.tables))
+                    or "list every published table under tables: (restores refresh the others)",
+                )
+            )
+        seen.add(table.name)
+    if spec.dr.target is not None and spec.dr.target == spec.target:
+        errors.append(
+            ConfigError(
+                doc.file,
+                "dr.target",
+                "is the pipeline's own target: a snapshot beside its source is lost with it",
+                value=spec.dr.target,
+                line=doc.line("dr.target"),
+                hint="snapshot into another schema, ideally another catalog (a DR catalog)",
+            )
+        )
     return errors
 
 

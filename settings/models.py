@@ -256,6 +256,49 @@ class Capacity(_Strict):
     usd_per_dbu: float = Field(gt=0)
 
 
+# Recovery point objectives a Quartz schedule can keep exactly: divisors of an hour, or whole
+# hours that divide a day (guide 10.1: table data RPO "minutes").
+RPO_MINUTES = (5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+RpoMinutes = Literal[5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440]
+Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=255)]
+
+
+class CriticalTable(_Strict):
+    name: Identifier
+    rpo_minutes: RpoMinutes | None = None
+    """Tighter than the pipeline's `dr.rpo_minutes` for this table."""
+
+
+class DisasterRecovery(_Strict):
+    """Guide 10: deep-clone snapshots of the critical tables (its `get_critical_tables`)."""
+
+    critical_tables: list[CriticalTable] = Field(min_length=1)
+    target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+    """`<catalog>.<schema>` of the snapshots; default `<stack drCatalog>.<the pipeline's schema>`."""
+    rpo_minutes: RpoMinutes = 60
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    """How far back a restore may go: the snapshots keep this much Delta history."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table_shorthand(cls, data: object) -> object:
+        # `critical_tables: [gold_daily_sales]` is the common case; a mapping adds an RPO.
+        if isinstance(data, dict) and isinstance(data.get("critical_tables"), list):
+            data = {
+                **data,
+                "critical_tables": [{"name": t} if isinstance(t, str) else t for t in data["critical_tables"]],
+            }
+        return data
+
+    def rpo_of(self, table: CriticalTable) -> int:
+        return table.rpo_minutes or self.rpo_minutes
+
+    @property
+    def schedule_rpo_minutes(self) -> int:
+        """The snapshot job runs at the tightest RPO of its tables."""
+        return min(self.rpo_of(t) for t in self.critical_tables)
+
+
 class PipelineSpec(_Strict):
     name: str = Field(pattern=IDENTIFIER, max_length=64)
     target: str = Field(pattern=r"^[^.\s]+\.[^.\s]+$")
@@ -277,6 +320,9 @@ class PipelineSpec(_Strict):
     monitoring: Monitoring = Monitoring()
     cost: Cost = Cost()
     capacity: Capacity | None = None
+    tables: list[Identifier] = []
+    """Tables the pipeline publishes into its target schema (restores refresh the non-critical ones)."""
+    dr: DisasterRecovery | None = None
 
     @property
     def catalog(self) -> str:
@@ -354,6 +400,12 @@ class StackConfig(_Strict):
     cloud: Literal["aws", "azure", "gcp"] = "aws"
     spot_instances: bool = False
     """Workers on spot capacity with on-demand fallback, the driver on demand (guide 11.2)."""
+    # Disaster recovery (guide 10): snapshots of each pipeline's `dr.critical_tables`.
+    disaster_recovery: bool = False
+    dr_catalog: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
+    """Catalog of the snapshots (unless a pipeline names its own `dr.target`) and of the config backup."""
+    dr_warehouse_id: str | None = None
+    """SQL warehouse the snapshot queries run on; default warehouseId."""
 
     def route(self, severity: Severity) -> list[DestinationKind]:
         return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]

@@ -3,7 +3,7 @@ both call `build`, so what the tests see is what `pulumi up` deploys.
 
 Order: alert routing; (with an account) the account provider and cost guardrails, whose budget
 policies serverless pipelines point at; pipelines; their schedules; alerts per pipeline; the
-environment's cost alerts; the dashboard.
+environment's cost alerts; the dashboard; (with disasterRecovery) snapshots and the config backup.
 """
 
 from __future__ import annotations
@@ -27,9 +27,17 @@ from components import (
 from components.alerting import AlertSettings
 from components.cost_alerts import CostAlerts, CostAlertsArgs
 from components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
+from components.disaster_recovery import (
+    PipelineSnapshots,
+    PipelineSnapshotsArgs,
+    SnapshotStore,
+    SnapshotStoreArgs,
+    SnapshotTask,
+)
+from dr.snapshots import snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
 from monitoring.queries import PipelineRef
 from settings.loader import NAMESPACE, StackSettings
-from settings.models import FAILURE_ALERTS, Mode, Notification, Severity, StackConfig
+from settings.models import FAILURE_ALERTS, SECRET_KEYS, Mode, Notification, Severity, StackConfig
 from stack.naming import physical_name, pipeline_tags
 
 DASHBOARD_FOLDER = "/Shared/lakeflow"
@@ -163,6 +171,8 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
         ),
     )
 
+    snapshot_jobs = _disaster_recovery(settings, routing)
+
     pulumi.export(
         "pipelines",
         {
@@ -171,12 +181,85 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
                 "name": physical_name(cfg, name),
                 "url": p.url,
                 "job_id": schedules[name].job_id if name in schedules else None,
+                "snapshot_job_id": snapshot_jobs[name].job.id if name in snapshot_jobs else None,
             }
             for name, p in pipelines.items()
         },
     )
     pulumi.export("dashboard_id", dashboard.dashboard.id)
     return pipelines
+
+
+def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[str, PipelineSnapshots]:
+    """Guide 10: a snapshot job per pipeline with critical tables, the schemas they write to, and
+    the configuration backup. Only in stacks with disasterRecovery (staging and prod)."""
+    cfg = settings.config
+    if not cfg.disaster_recovery:
+        return {}
+    assert cfg.dr_catalog is not None  # the loader requires it with disasterRecovery
+    with_dr = [s for s in settings.pipelines if s.dr is not None]
+    store = SnapshotStore(
+        "disaster-recovery",
+        SnapshotStoreArgs(
+            schemas=[snapshot_schema(s, cfg) for s in with_dr],
+            backup_catalog=cfg.dr_catalog,
+            backup_schema=physical_name(cfg, "lakeflow_backup"),
+            backup_document=backup_document(settings),
+            backup_file_name=f"{settings.project}.{settings.stack}.json",
+            writer=cfg.run_as,
+            readers=cfg.managers,
+            protect=cfg.protect,
+        ),
+    )
+    jobs: dict[str, PipelineSnapshots] = {}
+    for spec in with_dr:
+        assert spec.dr is not None
+        schedule = snapshot_schedule(spec, cfg)
+        jobs[spec.name] = PipelineSnapshots(
+            spec.name,
+            PipelineSnapshotsArgs(
+                job_name=physical_name(cfg, spec.name, "dr_snapshot"),
+                warehouse_id=cfg.dr_warehouse_id or cfg.warehouse_id,
+                tasks=[SnapshotTask(s.table, snapshot_sql(s, spec.dr)) for s in snapshots(spec, cfg)],
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                pause_status=cfg.schedule_pause_status,
+                description=f"Disaster-recovery snapshots of {spec.name}: {schedule.why}. "
+                f"Restore: make dr-restore STACK={settings.stack} PIPELINE={spec.name}",
+                rpo_minutes=spec.dr.schedule_rpo_minutes,
+                schema=store.schemas[snapshot_schema(spec, cfg)],
+                failure_emails=routing.emails(Severity.P2),
+                failure_destinations=routing.destination_ids(Severity.P2),
+                run_as=cfg.run_as,
+                tags=pipeline_tags(cfg, spec),
+                viewers=[*cfg.viewers, *spec.viewers],
+                runners=[*cfg.runners, *spec.runners],
+                managers=[*cfg.managers, *spec.managers],
+            ),
+        )
+    pulumi.export("config_backup_path", store.backup_path)
+    return jobs
+
+
+def backup_document(settings: StackSettings) -> dict:
+    """The resolved settings of the stack (guide 10.2 step 1), without credentials: enough to
+    redeploy every pipeline as this stack declares it, should the repository be unavailable."""
+    config = settings.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    secrets = sorted(k for k in SECRET_KEYS if config.pop(k, None) is not None)
+    return {
+        "project": settings.project,
+        "stack": settings.stack,
+        "config": config,
+        "secrets_not_backed_up": secrets,
+        "pipelines": {
+            spec.name: {
+                "physical_name": physical_name(settings.config, spec.name),
+                "file": settings.sources[spec.name],
+                "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            for spec in settings.pipelines
+        },
+    }
 
 
 def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:

@@ -44,8 +44,10 @@ def test_update_lists_changed_paths_old_to_new(project):
     data["configuration"]["batch_size"] = "500"
     project.set_pipeline("sales_pipeline", data)
     d = diff_plans(before, plan_json(project))
-    assert d.summary() == "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
+    # The configuration backup follows every change of the resolved settings (guide 10.2).
+    assert d.summary() == "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
     changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
+    assert [path for path, _, _ in changes.pop("config-backup")] == ["contentBase64"]
     assert changes == {
         "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
         "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
@@ -68,15 +70,29 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project):
             "invoice_ingest-job",
             "invoice_ingest-job-permissions",
             "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it
+            # and its snapshot job, which snapshots nothing any more
+            "invoice_ingest-snapshot-job",
+            "invoice_ingest-snapshot-job-permissions",
+            "invoice_ingest-snapshot-invoices",
+            "invoice_ingest-snapshot-invoices-permissions",
+            "schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
+            "schema-prod_dr-finance_invoices-grants",
         }
         | alerts
     )
+    schema = next(c for c in d.changed if c.name == "schema-prod_dr-finance_invoices")
+    assert schema.retained and schema.protected
     # The dashboard loses the pipeline's page, in place.
     (dashboard,) = [c for c in d.changed if c.name == "monitoring-dashboard"]
     assert dashboard.action == "update" and [x.path for x in dashboard.changes] == ["serializedDashboard"]
     # Protected in prod (component and children): every protected one is refused.
     refused = {v.urn.rsplit("::", 1)[1] for v in d.violations}
-    assert refused == {"invoice_ingest", "invoice_ingest-pipeline", "invoice_ingest-permissions"}
+    assert refused == {
+        "invoice_ingest",
+        "invoice_ingest-pipeline",
+        "invoice_ingest-permissions",
+        "schema-prod_dr-finance_invoices",
+    }
     assert any("protected Pipeline would be deleted" in v.reason for v in d.violations)
 
 
@@ -113,12 +129,19 @@ def test_adding_a_pipeline_creates_its_resources(project):
             "customer_churn-permissions",
             "customer_churn-job",
             "customer_churn-job-permissions",
+            "customer_churn-snapshot-job",
+            "customer_churn-snapshot-job-permissions",
+            *(
+                f"customer_churn-snapshot-{t}{s}"
+                for t in ("customer_profile", "customer_segments")
+                for s in ("", "-permissions")
+            ),
         }
         | alerts
     )
-    # three components named customer_churn (pipeline, schedule, alerts) and 18 children
-    assert d.count("create") == 21
-    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard"}
+    # four components named customer_churn (pipeline, schedule, alerts, snapshots) and 24 children
+    assert d.count("create") == 28
+    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"}
     assert d.violations == []
 
 
@@ -344,7 +367,7 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert main(["--stack", "prod", "--base", "HEAD", "--root", str(repo)]) == 0
     out = capsys.readouterr().out
     assert "schedule.quartzCronExpression: 0 0 */6 * * ? -> 0 0 */3 * * ?" in out
-    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
+    assert "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out  # job, config backup
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
     assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2
     assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err

@@ -54,11 +54,13 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     assert plan["outputs"]["pipelines"]["sales_pipeline"]["id"] == "(known after apply)"
     printed = capsys.readouterr().out
     assert "DltPipeline sales_pipeline  [protected]" in printed
+    assert "Schema schema-prod_dr-sales  [protected, retained on delete]" in printed
     assert "cluster default: autoscale 2-20 ENHANCED" in printed
     assert (
         "Resources: 1 AlertRouting, 32 AlertV2, 2 Budget, 1 BudgetPolicy, 1 CostAlerts, 1 CostGuardrails, 1 Dashboard,"
-        " 4 DltPipeline, 3 Job, 1 MonitoringDashboard, 3 NotificationDestination, 40 Permissions, 4 Pipeline,"
-        " 4 PipelineAlerts, 3 PipelineSchedule, 1 databricks (102 in all)"
+        " 4 DltPipeline, 1 File, 4 Grants, 6 Job, 1 MonitoringDashboard, 3 NotificationDestination, 47 Permissions,"
+        " 4 Pipeline, 4 PipelineAlerts, 3 PipelineSchedule, 3 PipelineSnapshots, 4 Query, 4 Schema, 1 SnapshotStore,"
+        " 1 Volume, 1 databricks (130 in all)"
     ) in printed
 
 

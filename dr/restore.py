@@ -1,0 +1,319 @@
+"""`make dr-restore STACK=<stack> PIPELINE=<name> [TABLE=...] [VERSION=...|TIMESTAMP=...]`
+
+Prints the ordered restore plan of one pipeline (guide 10.3) for this stack, with its real names:
+pause what would write during the restore, stop the pipeline, recreate each critical table from
+its snapshot (`CREATE OR REPLACE TABLE … DEEP CLONE … [VERSION|TIMESTAMP AS OF …]`), then fully
+refresh only the non-critical tables, verify, and resume. It changes nothing itself: a person
+runs it, step by step (docs/runbooks/disaster-recovery.md).
+
+Ids come from the stack's outputs: pass `OUTPUTS=<file>` (saved `pulumi stack output --json`),
+or the plan reads them with `pulumi stack output` when you run it.
+
+Guide 10.3 starts a *full* refresh after restoring; that would recompute the restored tables
+from source and throw the restore away. Here the refresh selects the non-critical tables only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dr.snapshots import TIMESTAMP, Snapshot, restore_sql, snapshots
+from settings.errors import ConfigErrors
+from settings.loader import StackSettings
+from settings.models import PipelineSpec
+from stack.naming import physical_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    kind: str
+    """`shell` (commands for a terminal with the Databricks CLI) or `sql` (for a SQL warehouse)."""
+    commands: list[str]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    stack: str
+    pipeline: str
+    physical_name: str
+    retention_days: int
+    snapshots: list[dict[str, Any]]
+    steps: list[Step] = field(default_factory=list)
+
+
+class RestoreError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def restore_plan(
+    settings: StackSettings,
+    pipeline: str,
+    table: str | None = None,
+    version: int | None = None,
+    timestamp: str | None = None,
+    outputs: dict[str, Any] | None = None,
+) -> RestorePlan:
+    cfg, stack = settings.config, settings.stack
+    problems: list[str] = []
+    names = [p.name for p in settings.pipelines]
+    if pipeline not in names:
+        raise RestoreError([f"PIPELINE={pipeline}: not a pipeline of stack {stack!r} (pipelines: {', '.join(names)})"])
+    spec = settings.pipeline(pipeline)
+    if not cfg.disaster_recovery:
+        problems.append(
+            f"STACK={stack}: takes no snapshots (lakeflow:disasterRecovery is not true); "
+            "rebuild its tables with a full refresh instead"
+        )
+    if spec.dr is None:
+        problems.append(
+            f"PIPELINE={pipeline}: declares no dr.critical_tables, so it has no snapshots; "
+            "a full refresh rebuilds its tables from source"
+        )
+    if problems:
+        raise RestoreError(problems)
+    assert spec.dr is not None
+    chosen = snapshots(spec, cfg)
+    critical = [s.table for s in chosen]
+    if table is not None:
+        chosen = [s for s in chosen if s.table == table]
+        if not chosen:
+            problems.append(f"TABLE={table}: not a critical table of {pipeline} (critical: {', '.join(critical)})")
+    if version is not None and timestamp is not None:
+        problems.append("VERSION and TIMESTAMP: give one of them, not both")
+    if version is not None and version < 0:
+        problems.append(f"VERSION={version}: must be a snapshot table version (0 or more)")
+    if version is not None and table is None and len(critical) > 1:
+        problems.append(
+            f"VERSION={version}: each snapshot has its own version numbers; give TABLE=, or use TIMESTAMP= for all"
+        )
+    if timestamp is not None and not TIMESTAMP.match(timestamp):
+        problems.append(f"TIMESTAMP={timestamp}: not a timestamp such as 2026-11-28T06:00:00Z")
+    pipeline_out = _pipeline_outputs(outputs, pipeline, problems) if outputs is not None else None
+    if problems:
+        raise RestoreError(problems)
+
+    plan = RestorePlan(
+        stack=stack,
+        pipeline=pipeline,
+        physical_name=physical_name(cfg, pipeline),
+        retention_days=spec.dr.retention_days,
+        snapshots=[asdict(s) for s in chosen],
+    )
+    plan.steps.extend(_steps(settings, spec, chosen, critical, version, timestamp, pipeline_out))
+    return plan
+
+
+def _pipeline_outputs(outputs: dict[str, Any], pipeline: str, problems: list[str]) -> dict[str, Any] | None:
+    entry = (outputs.get("pipelines") or {}).get(pipeline) if isinstance(outputs, dict) else None
+    if not isinstance(entry, dict) or not entry.get("id"):
+        problems.append(f"OUTPUTS: has no pipelines.{pipeline}.id (is it `pulumi stack output --json` of this stack?)")
+        return None
+    return entry
+
+
+def _steps(
+    settings: StackSettings,
+    spec: PipelineSpec,
+    chosen: list[Snapshot],
+    critical: list[str],
+    version: int | None,
+    timestamp: str | None,
+    out: dict[str, Any] | None,
+) -> list[Step]:
+    stack = settings.stack
+    steps: list[Step] = []
+
+    def output(key: str, var: str) -> str:
+        if out is not None:
+            return f"{var}={shlex.quote(str(out.get(key) or ''))}"
+        reader = f'import json,sys; print(json.load(sys.stdin)[{json.dumps(spec.name)}][{json.dumps(key)}] or "")'
+        return f"{var}=$(pulumi stack output pipelines --json --stack {stack} | python3 -c {shlex.quote(reader)})"
+
+    steps.append(
+        Step(
+            "Look up the pipeline and its jobs",
+            "shell",
+            [output("id", "PIPELINE_ID"), output("job_id", "JOB_ID"), output("snapshot_job_id", "SNAPSHOT_JOB_ID")],
+        )
+    )
+    pause = ['[ -n "$SNAPSHOT_JOB_ID" ] && ' + _pause_command("$SNAPSHOT_JOB_ID", _snapshot_trigger(settings, spec))]
+    if spec.schedule is not None:
+        pause.insert(0, '[ -n "$JOB_ID" ] && ' + _pause_command("$JOB_ID", _schedule_trigger(settings, spec)))
+    steps.append(
+        Step(
+            "Pause what would write during the restore",
+            "shell",
+            pause,
+            "The snapshot job must not copy a damaged table over the snapshot you restore from. "
+            "The pause is drift on purpose: the `pulumi up` of the last step undoes it."
+            + (
+                " The schedule job also runs this pipeline's upstream pipelines."
+                if spec.schedule and spec.schedule.after
+                else ""
+            ),
+        )
+    )
+    steps.append(
+        Step(
+            "Stop the pipeline",
+            "shell",
+            ['databricks pipelines stop "$PIPELINE_ID"'],
+            'Wait until its state is IDLE: databricks pipelines get "$PIPELINE_ID" (guide 2.1).',
+        )
+    )
+    steps.append(
+        Step(
+            "Choose the snapshot version",
+            "sql",
+            [f"DESCRIBE HISTORY {s.snapshot}" for s in chosen],
+            "Each row is one snapshot (a CREATE OR REPLACE TABLE … DEEP CLONE). Without VERSION or TIMESTAMP "
+            "the restore takes the latest; the history reaches back "
+            f"{spec.dr.retention_days if spec.dr else 0} days.",
+        )
+    )
+    steps.append(
+        Step(
+            "Recreate the critical tables from their snapshots",
+            "sql",
+            [restore_sql(s, version, timestamp) for s in chosen],
+            "Run with the pipeline stopped. The table keeps its name, so grants on it and readers of it are unchanged.",
+        )
+    )
+    steps.append(
+        Step(
+            "Verify the restored tables against their snapshots",
+            "sql",
+            [_count_check(s, version, timestamp) for s in chosen],
+            "Counts must match before the pipeline runs again and writes to them.",
+        )
+    )
+    rest = [t for t in spec.tables if t not in critical]
+    body = json.dumps({"full_refresh_selection": rest}) if rest else None
+    steps.append(
+        Step(
+            "Rebuild the non-critical tables (guide 10.3) and resume the pipeline",
+            "shell",
+            [
+                f"databricks pipelines start-update \"$PIPELINE_ID\" --json '{body}'"
+                if body
+                else 'databricks pipelines start-update "$PIPELINE_ID"'
+            ],
+            "Full refresh of the tables that are not snapshotted: "
+            + (", ".join(rest) if rest else "none; an incremental update resumes processing")
+            + ". The restored tables continue incrementally from their restored state.",
+        )
+    )
+    steps.append(
+        Step(
+            "Resume the schedules",
+            "shell",
+            [f"pulumi up --stack {stack}"],
+            "Restores the declared pause status of the jobs (undoes the pause above).",
+        )
+    )
+    return steps
+
+
+def _schedule_trigger(settings: StackSettings, spec: PipelineSpec) -> dict[str, Any]:
+    s = spec.schedule
+    assert s is not None
+    if s.cron:
+        return {
+            "schedule": {
+                "quartz_cron_expression": s.cron,
+                "timezone_id": s.timezone or settings.config.timezone,
+                "pause_status": "PAUSED",
+            }
+        }
+    assert s.file_arrival is not None
+    arrival = s.file_arrival.model_dump(exclude_none=True)
+    return {"trigger": {"file_arrival": arrival, "pause_status": "PAUSED"}}
+
+
+def _snapshot_trigger(settings: StackSettings, spec: PipelineSpec) -> dict[str, Any]:
+    from dr.snapshots import snapshot_schedule
+
+    sched = snapshot_schedule(spec, settings.config)
+    return {"schedule": {"quartz_cron_expression": sched.cron, "timezone_id": sched.timezone, "pause_status": "PAUSED"}}
+
+
+def _pause_command(job_var: str, settings: dict[str, Any]) -> str:
+    # `jobs update` replaces each top-level field it is given: the trigger is given whole.
+    body = json.dumps({"new_settings": settings})
+    return f"databricks jobs update \"{job_var}\" --json '{body}'"
+
+
+def _count_check(s: Snapshot, version: int | None, timestamp: str | None) -> str:
+    as_of = (
+        f" VERSION AS OF {version}" if version is not None else f" TIMESTAMP AS OF '{timestamp}'" if timestamp else ""
+    )
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {s.source}) AS restored_rows, "
+        f"(SELECT COUNT(*) FROM {s.snapshot}{as_of}) AS snapshot_rows"
+    )
+
+
+def render(plan: RestorePlan) -> str:
+    lines = [
+        f"Restore plan: pipeline {plan.pipeline} ({plan.physical_name}) of stack {plan.stack!r}",
+        f"Snapshots keep {plan.retention_days} days of history. Tables restored:",
+        *(f"  {s['source']}  <-  {s['snapshot']}  (RPO {s['rpo_minutes']} min)" for s in plan.snapshots),
+        "",
+    ]
+    for i, step in enumerate(plan.steps, 1):
+        lines.append(f"{i}. {step.title}  [{step.kind}]")
+        for command in step.commands:
+            lines.extend(f"     {line}" for line in command.splitlines())
+            if step.kind == "sql":
+                lines[-1] += ";"
+        if step.note:
+            lines.append(f"   -- {step.note}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.stack_file import load_stack
+
+    parser = argparse.ArgumentParser(prog="make dr-restore", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--pipeline", required=True)
+    parser.add_argument("--table")
+    parser.add_argument("--version", type=int)
+    parser.add_argument("--timestamp")
+    parser.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json` of the stack")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_stack(args.root, args.stack)
+        outputs = json.loads(args.outputs.read_text()) if args.outputs else None
+        plan = restore_plan(settings, args.pipeline, args.table, args.version, args.timestamp, outputs)
+    except ConfigErrors as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"make dr-restore: OUTPUTS={args.outputs}: cannot be read as JSON: {exc}", file=sys.stderr)
+        return 2
+    except RestoreError as exc:
+        for problem in exc.problems:
+            print(f"make dr-restore: {problem}", file=sys.stderr)
+        return 2
+    print(json.dumps(asdict(plan), indent=2) if args.json else render(plan), end="" if not args.json else "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
