@@ -100,7 +100,8 @@ def restore_plan(
         )
     if timestamp is not None and not TIMESTAMP.match(timestamp):
         problems.append(f"TIMESTAMP={timestamp}: not a timestamp such as 2026-11-28T06:00:00Z")
-    pipeline_out = _pipeline_outputs(outputs, pipeline, problems) if outputs is not None else None
+    if outputs is not None:
+        _check_outputs(outputs, pipeline, problems)
     if problems:
         raise RestoreError(problems)
 
@@ -111,16 +112,14 @@ def restore_plan(
         retention_days=spec.dr.retention_days,
         snapshots=[asdict(s) for s in chosen],
     )
-    plan.steps.extend(_steps(settings, spec, chosen, critical, version, timestamp, pipeline_out))
+    plan.steps.extend(_steps(settings, spec, chosen, critical, version, timestamp, outputs))
     return plan
 
 
-def _pipeline_outputs(outputs: dict[str, Any], pipeline: str, problems: list[str]) -> dict[str, Any] | None:
+def _check_outputs(outputs: Any, pipeline: str, problems: list[str]) -> None:
     entry = (outputs.get("pipelines") or {}).get(pipeline) if isinstance(outputs, dict) else None
     if not isinstance(entry, dict) or not entry.get("id"):
         problems.append(f"OUTPUTS: has no pipelines.{pipeline}.id (is it `pulumi stack output --json` of this stack?)")
-        return None
-    return entry
 
 
 def _steps(
@@ -130,39 +129,45 @@ def _steps(
     critical: list[str],
     version: int | None,
     timestamp: str | None,
-    out: dict[str, Any] | None,
+    outputs: dict[str, Any] | None,
 ) -> list[Step]:
     stack = settings.stack
     steps: list[Step] = []
 
-    def output(key: str, var: str) -> str:
-        if out is not None:
-            return f"{var}={shlex.quote(str(out.get(key) or ''))}"
-        reader = f'import json,sys; print(json.load(sys.stdin)[{json.dumps(spec.name)}][{json.dumps(key)}] or "")'
+    def output(key: str, var: str, pipeline: str = spec.name) -> str:
+        if outputs is not None:
+            value = ((outputs.get("pipelines") or {}).get(pipeline) or {}).get(key)
+            return f"{var}={shlex.quote(str(value or ''))}"
+        reader = f'import json,sys; print(json.load(sys.stdin)[{json.dumps(pipeline)}][{json.dumps(key)}] or "")'
         return f"{var}=$(pulumi stack output pipelines --json --stack {stack} | python3 -c {shlex.quote(reader)})"
 
+    # Jobs that start this pipeline: its own schedule, and dependent schedules that run it first.
+    dependents = [s for s in settings.pipelines if s.schedule and spec.name in s.schedule.after]
+    jobs = [(p, "JOB_ID" if p is spec else f"JOB_ID_{p.name.upper()}") for p in [spec, *dependents] if p.schedule]
     steps.append(
         Step(
             "Look up the pipeline and its jobs",
             "shell",
-            [output("id", "PIPELINE_ID"), output("job_id", "JOB_ID"), output("snapshot_job_id", "SNAPSHOT_JOB_ID")],
+            [
+                output("id", "PIPELINE_ID"),
+                *(output("job_id", var, p.name) for p, var in jobs),
+                output("snapshot_job_id", "SNAPSHOT_JOB_ID"),
+            ],
         )
     )
-    pause = ['[ -n "$SNAPSHOT_JOB_ID" ] && ' + _pause_command("$SNAPSHOT_JOB_ID", _snapshot_trigger(settings, spec))]
-    if spec.schedule is not None:
-        pause.insert(0, '[ -n "$JOB_ID" ] && ' + _pause_command("$JOB_ID", _schedule_trigger(settings, spec)))
+    pause = [f'[ -n "${var}" ] && ' + _pause_command(f"${var}", _schedule_trigger(settings, p)) for p, var in jobs]
+    pause.append(
+        '[ -n "$SNAPSHOT_JOB_ID" ] && ' + _pause_command("$SNAPSHOT_JOB_ID", _snapshot_trigger(settings, spec))
+    )
     steps.append(
         Step(
             "Pause what would write during the restore",
             "shell",
             pause,
-            "The snapshot job must not copy a damaged table over the snapshot you restore from. "
-            "The pause is drift on purpose: the `pulumi up` of the last step undoes it."
-            + (
-                " The schedule job also runs this pipeline's upstream pipelines."
-                if spec.schedule and spec.schedule.after
-                else ""
-            ),
+            "The snapshot job must not copy a damaged table over the snapshot you restore from, and no job may "
+            "start the pipeline mid-restore"
+            + (f" (the schedules of {', '.join(p.name for p in dependents)} run it first)" if dependents else "")
+            + ". The pause is drift on purpose: the `pulumi up` of the last step undoes it.",
         )
     )
     steps.append(

@@ -47,6 +47,7 @@ PIPELINE = "databricks:index/pipeline:Pipeline"
 JOB = "databricks:index/job:Job"
 ALERT = "databricks:index/alertV2:AlertV2"
 BUDGET = "databricks:index/budget:Budget"
+QUERY = "databricks:index/query:Query"
 DATA_TYPES = {
     PIPELINE,
     "databricks:index/schema:Schema",
@@ -259,6 +260,41 @@ def _alerts_in_production(args: StackValidationArgs, report: ReportViolation) ->
             report("Production pipeline has no alert reading its event log (guide 6: every pipeline watched).", r.urn)
 
 
+_CLONE = re.compile(r"CREATE OR REPLACE TABLE\s+(\S+_dr_snapshot`?)\s+DEEP CLONE", re.I)
+_RETENTION = re.compile(
+    r"'(delta\.(?:logRetentionDuration|deletedFileRetentionDuration))'\s*=\s*'interval (\d+) days'", re.I
+)
+
+
+def _snapshot_keeps_history(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    text = str(args.props.get("queryText", "")) if args.resource_type == QUERY else ""
+    if not _CLONE.search(text):
+        return
+    minimum = args.get_config().get("minRetentionDays", 7)
+    days = {key.lower(): int(n) for key, n in _RETENTION.findall(text)}
+    for key in ("delta.logRetentionDuration", "delta.deletedFileRetentionDuration"):
+        if days.get(key.lower(), 0) < minimum:
+            report(
+                f"DR snapshot sets {key} to {days.get(key.lower(), 'the default')} days; a point-in-time restore "
+                f"needs at least {minimum} (guide 10).",
+                None,
+            )
+
+
+def _snapshots_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    prod = [r for r in args.resources if r.resource_type == PIPELINE and _production(r.props, config)]
+    snapshots = [
+        r for r in args.resources if r.resource_type == QUERY and _CLONE.search(str(r.props.get("queryText", "")))
+    ]
+    if prod and not snapshots:
+        report(
+            "No table of this production stack is snapshotted: declare dr.critical_tables and set "
+            "lakeflow:disasterRecovery (guide 10).",
+            prod[0].urn,
+        )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="pipeline-no-development-mode-in-production",
@@ -351,6 +387,22 @@ POLICIES = [
         description="Every production pipeline publishes its event log and has alerts reading it.",
         validate=_alerts_in_production,
         enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_prod_config(),
+    ),
+    ResourceValidationPolicy(
+        name="dr-snapshot-keeps-history",
+        description="DR snapshots keep Delta log and data files for point-in-time restores (guide 10).",
+        validate=_snapshot_keeps_history,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={"minRetentionDays": {"type": "integer", "minimum": 1, "default": 7}}
+        ),
+    ),
+    StackValidationPolicy(
+        name="dr-snapshots-in-production",
+        description="A production stack snapshots its critical tables (guide 10).",
+        validate=_snapshots_in_production,
+        enforcement_level=EnforcementLevel.ADVISORY,
         config_schema=_prod_config(),
     ),
     StackValidationPolicy(

@@ -62,6 +62,22 @@ def as_staging_environment(plan: dict[str, Any]) -> None:
     pipeline_of(plan)["inputs"]["tags"]["Environment"] = "staging"
 
 
+def snapshot_query(plan: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["name"] == "sales_pipeline-snapshot-gold_daily_sales")
+
+
+def shorten_snapshot_history(plan: dict[str, Any]) -> None:
+    inputs = snapshot_query(plan)["inputs"]
+    inputs["queryText"] = inputs["queryText"].replace(
+        "'delta.deletedFileRetentionDuration' = 'interval 30 days'",
+        "'delta.deletedFileRetentionDuration' = 'interval 2 days'",
+    )
+
+
+def drop_snapshot_queries(plan: dict[str, Any]) -> None:
+    plan["resources"] = [r for r in plan["resources"] if not r["type"].endswith("query:Query")]
+
+
 # policy -> (a change that keeps the prod plan compliant, a change that violates, message fragment)
 CASES: dict[str, tuple[Mutation, Mutation, str]] = {
     "pipeline-no-development-mode-in-production": (
@@ -122,6 +138,12 @@ CASES: dict[str, tuple[Mutation, Mutation, str]] = {
         "set budgetPolicyId",
     ),
     "budget-in-production": (lambda plan: None, drop_environment_budget, "Production environment 'prod' has no budget"),
+    "dr-snapshot-keeps-history": (
+        lambda plan: None,
+        shorten_snapshot_history,
+        "DR snapshot sets delta.deletedFileRetentionDuration to 2 days; a point-in-time restore needs at least 7",
+    ),
+    "dr-snapshots-in-production": (lambda plan: None, drop_snapshot_queries, "No table of this production stack"),
     "production-data-protected": (
         lambda plan: None,
         unprotect,
