@@ -8,7 +8,9 @@ published as a Unity Catalog table when `event_log` is given:
 
 Outputs: `pipeline_id`, `url`.
 
-Set `protect=True` on the component to protect the pipeline: children inherit it.
+Set `protect=True` on the component to protect the pipeline: children inherit it. With
+`import_id`, the pipeline is adopted (Pulumi import) instead of created: the plan must then match
+the existing pipeline, which `pulumi preview` checks.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class DltPipelineArgs:
     """Serverless usage is attributed only through a budget policy's tags."""
     spot: str | None = None
     """Cloud (aws | azure | gcp) whose spot-with-fallback attributes the clusters use; None: on demand."""
+    import_id: str | None = None
+    """Adopt an existing pipeline by its id instead of creating one (Pulumi import)."""
 
     def __post_init__(self) -> None:
         if not self.libraries:
@@ -102,7 +106,7 @@ class DltPipeline(pulumi.ComponentResource):
             )
             if args.event_log
             else None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, import_=args.import_id) if args.import_id else child,
         )
         self.pipeline_id = self.pipeline.id
         self.url = self.pipeline.url

@@ -48,7 +48,7 @@ def snapshots(spec: PipelineSpec, cfg: StackConfig) -> list[Snapshot]:
     return [
         Snapshot(
             table=t.name,
-            source=qualified(spec.catalog, spec.schema_name, t.name),
+            source=qualified(spec.catalog, spec.data_schema, t.name),
             snapshot=qualified(catalog, schema, t.name + SUFFIX),
             rpo_minutes=spec.dr.rpo_of(t),
         )

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,17 @@ from settings.errors import ConfigErrors
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def plan_stack(stack: str, root: Path = ROOT) -> Any:
-    """Settings -> build -> recorded Plan. Raises ConfigErrors before anything is registered."""
+def plan_stack(
+    stack: str,
+    root: Path = ROOT,
+    references: Mapping[str, dict[str, Any]] | None = None,
+    _seen: frozenset[str] = frozenset(),
+) -> Any:
+    """Settings -> build -> recorded Plan. Raises ConfigErrors before anything is registered.
+
+    A stack promoted from another (lakeflow:promoteFrom, a StackReference) reads that stack's
+    outputs: from `references` (`<org>/<project>/<stack>` -> outputs, e.g. a saved `pulumi stack
+    output --json`), else from the offline plan of that stack when this project has its file."""
     from offline.recorder import record
     from offline.stack_file import project_name, read_stack_config
     from settings.loader import load_settings
@@ -29,20 +39,57 @@ def plan_stack(stack: str, root: Path = ROOT) -> Any:
     project = project_name(root)
     config, secret_keys = read_stack_config(root, project, stack)
     settings = load_settings(project, stack, config, secret_keys, root)
-    return record(project, stack, config, secret_keys, lambda: build(settings))
+    resolved = dict(references or {})
+    source = settings.config.promote_from
+    if source and source not in resolved:
+        other = source.rsplit("/", 1)[1]
+        if other in _seen or not (root / f"Pulumi.{other}.yaml").exists():
+            raise ReferenceUnavailable(
+                f"stack {stack!r} is promoted from {source}: pass its outputs with --reference {source}=<file.json> "
+                "(pulumi stack output --json)"
+            )
+        resolved[source] = plan_stack(other, root, references, _seen | {stack}).outputs
+    return record(project, stack, config, secret_keys, lambda: build(settings), references=resolved)
+
+
+class ReferenceUnavailable(Exception):
+    """A StackReference whose outputs the offline plan cannot supply."""
+
+
+def _references(items: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep or name.count("/") != 2:
+            raise SystemExit(f"make plan: --reference {item!r}: expected <org>/<project>/<stack>=<outputs.json>")
+        try:
+            out[name] = json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SystemExit(f"make plan: --reference {name}: {file} is not readable JSON ({exc})") from None
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--json", metavar="PATH", help="also write the plan as JSON to PATH")
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="ORG/PROJECT/STACK=FILE",
+        help="outputs of a referenced stack (pulumi stack output --json); default: its offline plan",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     try:
-        plan = plan_stack(args.stack, args.root)
+        plan = plan_stack(args.stack, args.root, _references(args.reference))
     except ConfigErrors as exc:
         print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
+        return 2
+    except ReferenceUnavailable as exc:
+        print(f"Stack {args.stack!r} not planned: {exc}", file=sys.stderr)
         return 2
     if plan.schema_errors:
         print(f"Stack {args.stack!r}: the Databricks provider would reject these inputs:", file=sys.stderr)
@@ -139,6 +186,16 @@ def describe(res: dict[str, Any]) -> list[str]:
         for rule in (i.get("health") or {}).get("rules", []):
             out.append(f"health: {rule['metric']} {rule['op']} {rule['value']}")
         return out
+    if kind == "Repo":
+        ref = f"tag {i['tag']}" if "tag" in i else f"branch {i['branch']}" if "branch" in i else "default branch"
+        return [f"{i.get('path')} @ {ref}"]
+    if kind == "SqlTable":
+        return [
+            f"{i.get('tableType')} {i.get('catalogName')}.{i.get('schemaName')}.{i.get('name')}: "
+            + str(i.get("viewDefinition", ""))
+        ]
+    if kind == "Grants":
+        return ["; ".join(f"{g['principal']}: {', '.join(g['privileges'])}" for g in i.get("grants", []))]
     if kind == "AlertV2":
         e = i.get("evaluation", {})
         value = (e.get("threshold") or {}).get("value", {}).get("doubleValue")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +50,21 @@ class OfflineDataUnavailable(RuntimeError):
     """The program asked the provider for data (a function call), which no offline plan has."""
 
 
+_STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class _PreviewMocks(pulumi.runtime.Mocks):
+    def __init__(self, references: Mapping[str, dict[str, Any]] | None = None):
+        self.references = dict(references or {})
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == _STACK_REFERENCE:
+            # A preview reads a referenced stack's outputs for real: here they come from its offline
+            # plan or a saved `pulumi stack output --json`.
+            name = args.inputs.get("name") or args.name
+            if name not in self.references:
+                raise OfflineDataUnavailable(f"the offline plan has no outputs for stack reference {name}")
+            return name, {"name": name, "outputs": self.references[name], "secretOutputNames": []}
         # No id and no computed state: like a preview, everything the provider computes is unknown.
         return "", dict(args.inputs)
 
@@ -61,8 +74,8 @@ class _PreviewMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, plan: Plan):
-        super().__init__(_PreviewMocks())
+    def __init__(self, plan: Plan, references: Mapping[str, dict[str, Any]] | None = None):
+        super().__init__(_PreviewMocks(references))
         self.plan = plan
         self._qualified: dict[str, str] = {}
         self._root_urn = ""
@@ -101,6 +114,32 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "dependencies": sorted(request.dependencies),
                 "ignoreChanges": list(request.ignoreChanges),
                 "replaceOnChanges": list(request.replaceOnChanges),
+                "importId": request.importId or None,
+            }
+        )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        # A read (here: a StackReference) is part of a preview too: recorded so that what depends
+        # on it has its dependency in the plan.
+        response = super().ReadResource(request)
+        self.plan.resources.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": None if request.parent in ("", self._root_urn) else request.parent,
+                "custom": True,
+                "provider": request.provider or None,
+                "inputs": {"name": request.id},
+                "protect": False,
+                "retainOnDelete": False,
+                "deleteBeforeReplace": False,
+                "aliases": [],
+                "dependencies": sorted(request.dependencies),
+                "ignoreChanges": [],
+                "replaceOnChanges": [],
+                "importId": None,
             }
         )
         return response
@@ -137,17 +176,25 @@ def _alias(alias: Any) -> dict[str, Any]:
     }
 
 
-def record(project: str, stack: str, config: dict[str, str], secret_keys: set[str], program: Callable[[], Any]) -> Plan:
-    """Run `program` as stack `project/stack` under mocks; return what it registered."""
+def record(
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: set[str],
+    program: Callable[[], Any],
+    references: Mapping[str, dict[str, Any]] | None = None,
+) -> Plan:
+    """Run `program` as stack `project/stack` under mocks; return what it registered.
+    `references`: outputs of the stacks it reads through StackReference."""
     plan = Plan(project, stack)
     runtime_settings.ROOT.set(None)  # each plan starts from a fresh root stack
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
     pulumi.runtime.set_mocks(
-        _PreviewMocks(),
+        _PreviewMocks(references),
         project=project,
         stack=stack,
         preview=True,
-        monitor=RecordingMonitor(plan),
+        monitor=RecordingMonitor(plan, references),
         logger=_collecting_logger(plan.warnings),
     )
     _sync_await(run_pulumi_func(program))

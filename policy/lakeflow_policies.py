@@ -35,6 +35,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -48,6 +49,7 @@ JOB = "databricks:index/job:Job"
 ALERT = "databricks:index/alertV2:AlertV2"
 BUDGET = "databricks:index/budget:Budget"
 QUERY = "databricks:index/query:Query"
+SQL_TABLE = "databricks:index/sqlTable:SqlTable"
 DATA_TYPES = {
     PIPELINE,
     "databricks:index/schema:Schema",
@@ -198,8 +200,23 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation)
 # --- stack policies --------------------------------------------------------------------------
 
 
+def _candidate_slots(resources: list[PolicyResource]) -> set[str]:
+    """Blue/green slots no stable view reads: candidates, run by release validation, not by
+    schedules, and watched by it rather than by alerts (docs/runbooks/release.md)."""
+    views = " ".join(str(r.props.get("viewDefinition", "")) for r in resources if r.resource_type == SQL_TABLE)
+    views = views.replace("`", "")
+    return {
+        r.urn
+        for r in resources
+        if r.resource_type == PIPELINE
+        and (r.props.get("tags") or {}).get("Slot")
+        and f"{r.props.get('catalog')}.{r.props.get('schema')}." not in views
+    }
+
+
 def _scheduled_or_continuous(args: StackValidationArgs, report: ReportViolation) -> None:
     triggered_by_a_job = {d.urn for r in args.resources if r.resource_type == JOB for d in r.dependencies}
+    triggered_by_a_job |= _candidate_slots(args.resources)
     for r in args.resources:
         if r.resource_type == PIPELINE and not r.props.get("continuous") and r.urn not in triggered_by_a_job:
             report("Pipeline has no schedule job and is not continuous: it will only run by hand.", r.urn)
@@ -211,6 +228,8 @@ def _production_data_protected(args: StackValidationArgs, report: ReportViolatio
     if not production:
         return
     for r in args.resources:
+        if r.resource_type == SQL_TABLE and r.props.get("tableType") == "VIEW":
+            continue  # a view holds no data
         if r.resource_type in DATA_TYPES and not r.opts.protect:
             report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)
 
@@ -251,8 +270,9 @@ def _alerts_in_production(args: StackValidationArgs, report: ReportViolation) ->
     config = args.get_config()
     # Identifiers may be quoted (`cat`.`schema`.`table`): compare without the backticks.
     queries = [str(r.props.get("queryText", "")).replace("`", "") for r in args.resources if r.resource_type == ALERT]
+    candidates = _candidate_slots(args.resources)
     for r in args.resources:
-        if r.resource_type != PIPELINE or not _production(r.props, config):
+        if r.resource_type != PIPELINE or not _production(r.props, config) or r.urn in candidates:
             continue
         log = r.props.get("eventLog") or {}
         table = ".".join(str(log.get(k, "")) for k in ("catalog", "schema", "name"))

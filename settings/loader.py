@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -508,6 +509,7 @@ def _cross_checks(
                         "the stack sets this tag; remove it",
                     )
         errors.extend(_dr_checks(spec, doc))
+        errors.extend(_release_checks(spec, doc, cfg))
         for i, upstream in enumerate(spec.schedule.after if spec.schedule else []):
             key = f"schedule.after[{i}]"
             if upstream == spec.name:
@@ -564,6 +566,78 @@ def _dr_checks(spec: PipelineSpec, doc: YamlDoc) -> list[ConfigError]:
                 hint="snapshot into another schema, ideally another catalog (a DR catalog)",
             )
         )
+    return errors
+
+
+def _release_checks(spec: PipelineSpec, doc: YamlDoc, cfg: StackConfig) -> list[ConfigError]:
+    r = spec.release
+    if r is None:
+        return []
+    errors: list[ConfigError] = []
+
+    def err(key: str, message: str, value: Any = None, hint: str | None = None) -> None:
+        errors.append(ConfigError(doc.file, key, message, value=value, line=doc.line(key), hint=hint))
+
+    if r.active not in r.slots:
+        err("release.active", "names a slot that is not declared", r.active, f"declared: {', '.join(r.slots)}")
+    if not spec.tables:
+        err("release", "needs tables: (one stable view per published table)", hint="list the pipeline's tables")
+    if spec.import_id:
+        err(
+            "import_id",
+            "goes on the slot that is the existing pipeline",
+            spec.import_id,
+            "release.slots.<slot>.import_id",
+        )
+    if sum(slot.adopted for slot in r.slots.values()) > 1:
+        err("release.slots", "only one slot can be the pipeline declared before blue/green (adopted: true)")
+    schemas = {name: spec.slot_schema(name) for name in r.slots}
+    if len(set(schemas.values())) < len(schemas):
+        err("release.slots", "slots must publish into different schemas", schemas)
+    for name, schema in schemas.items():
+        if schema == spec.view_schema:
+            err(
+                f"release.slots.{name}.schema",
+                f"is also the schema of the stable views ({spec.view_schema})",
+                schema,
+                "set release.view_schema to another schema (consumers read there), see docs/runbooks/release.md",
+            )
+    for name, slot in r.slots.items():
+        key = f"release.slots.{name}"
+        if slot.ref is None and (name == r.active or cfg.promote_from is None):
+            err(
+                key,
+                "needs a tag or branch"
+                + (" (the active slot runs a pinned version)" if name == r.active else " (no lakeflow:promoteFrom)"),
+                hint="the version validated in staging, e.g. tag: v1.5.0",
+            )
+        if name == r.active and slot.canary_percent is not None:
+            err(
+                f"{key}.canary_percent", "the active slot serves all data: finish the canary first", slot.canary_percent
+            )
+        if name == r.active and slot.retired:
+            err(f"{key}.retired", "the active slot cannot be retired: cut over first", True)
+        if slot.retired and r.cutover_date:
+            end = date.fromisoformat(r.cutover_date) + timedelta(days=r.rollback_window_days)
+            if date.today() < end:
+                err(
+                    f"{key}.retired",
+                    f"is inside the rollback window until {end.isoformat()} "
+                    f"(cutover {r.cutover_date} + {r.rollback_window_days} days)",
+                    True,
+                    "keep the old slot until then: rolling back is flipping active",
+                )
+    root = cfg.variables.get("REPO_ROOT")
+    for i, lib in enumerate(spec.libraries):
+        path = (
+            lib.notebook.path if lib.notebook else lib.file.path if lib.file else lib.glob.include if lib.glob else ""
+        )
+        if root is None or not path.startswith(root + "/"):
+            err(
+                f"libraries[{i}]",
+                "a blue/green pipeline's code comes from its slots' repos: the path must start with ${REPO_ROOT}/",
+                path,
+            )
     return errors
 
 

@@ -299,6 +299,64 @@ class DisasterRecovery(_Strict):
         return min(self.rpo_of(t) for t in self.critical_tables)
 
 
+SLOTS = ("blue", "green")
+Slot = Literal["blue", "green"]
+
+
+class ReleaseSlot(_Strict):
+    """One long-lived copy of the pipeline (guide 3.2), publishing into its own schema."""
+
+    tag: str | None = Field(default=None, min_length=1)
+    branch: str | None = Field(default=None, min_length=1)
+    """The code version: the slot's repo is checked out at this tag or branch (guide 7.4). Neither:
+    the version staging runs (lakeflow:promoteFrom), for the idle slot of a promoted stack."""
+    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z0-9_]+$")
+    """Default `<target schema>_<slot>`."""
+    canary_percent: int | None = Field(default=None, ge=1, le=100)
+    """Guide 3.3: the candidate processes this share of the data (configuration filter)."""
+    adopted: bool = False
+    """This slot *is* the pipeline declared before blue/green: aliases keep its URNs."""
+    retired: bool = False
+    """First step of retiring the slot: unprotected, scheduled for removal by the next change."""
+    import_id: str | None = Field(default=None, min_length=1)
+    """Adopt a pipeline created outside the stack, by its id (Pulumi import)."""
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> ReleaseSlot:
+        if self.tag and self.branch:
+            raise ValueError("give the slot a tag or a branch, not both")
+        return self
+
+    @property
+    def ref(self) -> str | None:
+        """`tag:<tag>` / `branch:<branch>`, or None when promoted from staging."""
+        return f"tag:{self.tag}" if self.tag else f"branch:{self.branch}" if self.branch else None
+
+
+class Release(_Strict):
+    """Blue/green slots, canary and promotion (guide 3.2-3.3, 7.4). Opt-in per pipeline."""
+
+    active: Slot
+    """The slot consumers read (through the views) and the schedule runs."""
+    repo_url: str = Field(pattern=r"^https://")
+    """Git repository of the pipeline code; each slot checks it out at its own version."""
+    slots: dict[Slot, ReleaseSlot] = Field(min_length=1)
+    view_schema: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
+    """Schema of the stable views consumers read; default the target's schema."""
+    consumers: list[Principal] = []
+    """Read (SELECT) on the stable views only, never on a slot's tables."""
+    rollback_window_days: int = Field(default=7, ge=0, le=90)
+    cutover_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """Day of the last cutover: the old slot may be retired `rollback_window_days` after it."""
+    canary_column: str = Field(default="id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    canary_filter_key: str = Field(default="data_filter", min_length=1)
+    """Pipeline configuration key the code reads its canary filter from (guide 3.3: data_filter)."""
+
+    @property
+    def idle(self) -> Slot | None:
+        return next((s for s in self.slots if s != self.active), None)
+
+
 class PipelineSpec(_Strict):
     name: str = Field(pattern=IDENTIFIER, max_length=64)
     target: str = Field(pattern=r"^[^.\s]+\.[^.\s]+$")
@@ -323,6 +381,9 @@ class PipelineSpec(_Strict):
     tables: list[Identifier] = []
     """Tables the pipeline publishes into its target schema (restores refresh the non-critical ones)."""
     dr: DisasterRecovery | None = None
+    release: Release | None = None
+    import_id: str | None = Field(default=None, min_length=1)
+    """Adopt a pipeline created outside the stack (by hand, or by an old deploy script) by its id."""
 
     @property
     def catalog(self) -> str:
@@ -332,11 +393,29 @@ class PipelineSpec(_Strict):
     def schema_name(self) -> str:
         return self.target.split(".")[1]
 
+    def slot_schema(self, slot: str) -> str:
+        assert self.release is not None
+        configured = self.release.slots[slot].schema_ if slot in self.release.slots else None
+        return configured or f"{self.schema_name}_{slot}"
+
+    @property
+    def data_schema(self) -> str:
+        """Where the live tables are: the active slot's schema, or the target's."""
+        return self.slot_schema(self.release.active) if self.release else self.schema_name
+
+    @property
+    def view_schema(self) -> str:
+        assert self.release is not None
+        return self.release.view_schema or self.schema_name
+
+    def event_log_of(self, schema: str) -> tuple[str, str, str]:
+        e = self.monitoring.event_log
+        return (e.catalog or self.catalog, e.schema_ or schema, e.name or f"{self.name}_event_log")
+
     @property
     def event_log_table(self) -> tuple[str, str, str]:
-        """(catalog, schema, table) the pipeline publishes its event log to."""
-        e = self.monitoring.event_log
-        return (e.catalog or self.catalog, e.schema_ or self.schema_name, e.name or f"{self.name}_event_log")
+        """(catalog, schema, table) of the live pipeline's event log (the active slot's)."""
+        return self.event_log_of(self.data_schema)
 
 
 # Keys people bring from other tools, each with the reason it is not accepted here.
@@ -406,6 +485,9 @@ class StackConfig(_Strict):
     """Catalog of the snapshots (unless a pipeline names its own `dr.target`) and of the config backup."""
     dr_warehouse_id: str | None = None
     """SQL warehouse the snapshot queries run on; default warehouseId."""
+    # Promotion (guide 3.1): the stack whose validated versions this one deploys.
+    promote_from: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """`<organization>/<project>/<stack>`, e.g. acme/lakeflow/staging."""
 
     def route(self, severity: Severity) -> list[DestinationKind]:
         return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]

@@ -8,6 +8,11 @@ environment's cost alerts; the dashboard; (with disasterRecovery) snapshots and 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 import pulumi_databricks as databricks
 
@@ -25,6 +30,7 @@ from components import (
     UpstreamPipeline,
 )
 from components.alerting import AlertSettings
+from components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
 from components.cost_alerts import CostAlerts, CostAlertsArgs
 from components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
 from components.disaster_recovery import (
@@ -37,13 +43,22 @@ from components.disaster_recovery import (
 from dr.snapshots import snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
 from monitoring.queries import PipelineRef
 from settings.loader import NAMESPACE, StackSettings
-from settings.models import FAILURE_ALERTS, SECRET_KEYS, Mode, Notification, Severity, StackConfig
+from settings.models import (
+    FAILURE_ALERTS,
+    SECRET_KEYS,
+    Library,
+    Mode,
+    Notification,
+    PipelineSpec,
+    Severity,
+    StackConfig,
+)
 from stack.naming import physical_name, pipeline_tags
 
 DASHBOARD_FOLDER = "/Shared/lakeflow"
 
 
-def build(settings: StackSettings) -> dict[str, DltPipeline]:
+def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]:
     cfg = settings.config
     routing = AlertRouting(
         "alert-routing",
@@ -75,36 +90,38 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
         [Notification(email_recipients=failure_emails, alerts=list(FAILURE_ALERTS))] if failure_emails else []
     )
 
-    pipelines: dict[str, DltPipeline] = {}
+    releases = _promotion_source(settings)
+    pipelines: dict[str, DltPipeline | BlueGreenPipeline] = {}
     for spec in settings.pipelines:
-        pipelines[spec.name] = DltPipeline(
-            spec.name,
-            DltPipelineArgs(
-                name=physical_name(cfg, spec.name),
-                catalog=spec.catalog,
-                schema=spec.schema_name,
-                libraries=spec.libraries,
-                development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
-                continuous=spec.continuous,
-                photon=spec.photon,
-                serverless=spec.serverless,
-                channel=spec.channel,
-                edition=spec.edition,
-                clusters=spec.clusters,
-                configuration=spec.configuration,
-                notifications=[*failure_notifications, *spec.notifications],
-                run_as=cfg.run_as,
-                tags=pipeline_tags(cfg, spec),
-                viewers=[*cfg.viewers, *spec.viewers],
-                runners=[*cfg.runners, *spec.runners],
-                managers=[*cfg.managers, *spec.managers],
-                event_log=spec.event_log_table,
-                budget_policy_id=policy_ids.get(spec.name),
-                spot=cfg.cloud if cfg.spot_instances else None,
-            ),
-            # Pipelines own their tables: a protected pipeline cannot be deleted or replaced.
-            opts=pulumi.ResourceOptions(protect=cfg.protect),
+        args = DltPipelineArgs(
+            name=physical_name(cfg, spec.name),
+            catalog=spec.catalog,
+            schema=spec.schema_name,
+            libraries=spec.libraries,
+            development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
+            continuous=spec.continuous,
+            photon=spec.photon,
+            serverless=spec.serverless,
+            channel=spec.channel,
+            edition=spec.edition,
+            clusters=spec.clusters,
+            configuration=spec.configuration,
+            notifications=[*failure_notifications, *spec.notifications],
+            run_as=cfg.run_as,
+            tags=pipeline_tags(cfg, spec),
+            viewers=[*cfg.viewers, *spec.viewers],
+            runners=[*cfg.runners, *spec.runners],
+            managers=[*cfg.managers, *spec.managers],
+            event_log=spec.event_log_table,
+            budget_policy_id=policy_ids.get(spec.name),
+            spot=cfg.cloud if cfg.spot_instances else None,
+            import_id=spec.import_id,
         )
+        if spec.release is None:
+            # Pipelines own their tables: a protected pipeline cannot be deleted or replaced.
+            pipelines[spec.name] = DltPipeline(spec.name, args, opts=pulumi.ResourceOptions(protect=cfg.protect))
+        else:
+            pipelines[spec.name] = BlueGreenPipeline(spec.name, _blue_green_args(settings, spec, args, releases))
 
     schedules: dict[str, PipelineSchedule] = {}
     for spec in settings.pipelines:
@@ -187,7 +204,132 @@ def build(settings: StackSettings) -> dict[str, DltPipeline]:
         },
     )
     pulumi.export("dashboard_id", dashboard.dashboard.id)
+    pulumi.export("releases", _releases_output(settings, pipelines))
     return pipelines
+
+
+def _blue_green_args(
+    settings: StackSettings, spec: PipelineSpec, base: DltPipelineArgs, releases: pulumi.Output[Any] | None
+) -> BlueGreenPipelineArgs:
+    """Each slot: the pipeline as declared, in the slot's schema, named after the slot (the adopted
+    one keeps its name), its code from the slot's repo, the canary filter on a canary slot."""
+    cfg, release = settings.config, spec.release
+    assert release is not None
+    root = cfg.variables["REPO_ROOT"]  # the loader requires libraries under it
+    slots = []
+    for slot, s in release.slots.items():
+        repo_path = f"/Repos/{physical_name(cfg, 'lakeflow')}/{spec.name}_{slot}"
+        schema = spec.slot_schema(slot)
+        configuration = dict(base.configuration)
+        if s.canary_percent is not None:
+            configuration[release.canary_filter_key] = canary_filter(release.canary_column, s.canary_percent)
+        slots.append(
+            SlotArgs(
+                slot=slot,
+                pipeline=dataclasses.replace(
+                    base,
+                    name=base.name if s.adopted else physical_name(cfg, spec.name, slot),
+                    schema=schema,
+                    libraries=[_reroot(lib, root, repo_path) for lib in spec.libraries],
+                    configuration=configuration,
+                    event_log=spec.event_log_of(schema),
+                    tags={**base.tags, "Slot": slot},
+                    import_id=s.import_id,
+                ),
+                repo_path=repo_path,
+                ref=s.ref or _promoted_ref(releases, spec.name, slot),
+                adopted=s.adopted,
+                protect=cfg.protect and not s.retired,
+            )
+        )
+    return BlueGreenPipelineArgs(
+        repo_url=release.repo_url,
+        slots=slots,
+        active=release.active,
+        catalog=spec.catalog,
+        view_schema=spec.view_schema,
+        tables=spec.tables,
+        warehouse_id=cfg.warehouse_id,
+        consumers=release.consumers,
+        view_comment=f"Published by {spec.name}; see docs/runbooks/release.md",
+    )
+
+
+def canary_filter(column: str, percent: int) -> str:
+    """Guide 3.3: the share of the data the candidate processes, by a stable hash of a key."""
+    return f"MOD(ABS(HASH({column})), 100) < {percent}"
+
+
+def _reroot(lib: Library, root: str, repo_path: str) -> Library:
+    def move(path: str) -> str:
+        return repo_path + path[len(root) :]
+
+    if lib.notebook:
+        return lib.model_copy(update={"notebook": lib.notebook.model_copy(update={"path": move(lib.notebook.path)})})
+    if lib.file:
+        return lib.model_copy(update={"file": lib.file.model_copy(update={"path": move(lib.file.path)})})
+    assert lib.glob is not None
+    return lib.model_copy(update={"glob": lib.glob.model_copy(update={"include": move(lib.glob.include)})})
+
+
+def _promotion_source(settings: StackSettings) -> pulumi.Output[Any] | None:
+    """Guide 3.1: the `releases` output of the stack this one is promoted from (staging for prod)."""
+    cfg = settings.config
+    if cfg.promote_from is None or not any(s.release for s in settings.pipelines):
+        return None
+    source = pulumi.StackReference(cfg.promote_from)
+    releases = source.get_output("releases")
+    for spec in settings.pipelines:
+        if spec.release is None:
+            continue
+        idle = spec.release.idle
+        pinned = spec.release.slots[idle].ref if idle else None
+        if idle and pinned:
+            # The candidate slot deploys what the source validated, unless pinned: say so loudly.
+            releases.apply(
+                functools.partial(_warn_pin, source=cfg.promote_from, pipeline=spec.name, slot=idle, pinned=pinned)
+            )
+    return releases
+
+
+def _warn_pin(releases: Any, *, source: str | None, pipeline: str, slot: str, pinned: str) -> None:
+    validated = ((releases or {}).get(pipeline) or {}).get("active_ref")
+    if validated != pinned:
+        pulumi.log.warn(
+            f"PROMOTION GATE: {pipeline} slot {slot} is pinned to {pinned}, not to {validated}, "
+            f"the version {source} runs. Deploying the pin."
+        )
+
+
+def _promoted_ref(releases: pulumi.Output[Any] | None, pipeline: str, slot: str) -> pulumi.Output[str]:
+    assert releases is not None  # the loader requires promoteFrom for an unpinned slot
+
+    def pick(r: Any) -> str:
+        ref = ((r or {}).get(pipeline) or {}).get("active_ref")
+        if not ref:
+            raise pulumi.RunError(
+                f"{pipeline} slot {slot}: the promotion source runs no version of {pipeline}; pin a tag"
+            )
+        return str(ref)
+
+    return releases.apply(pick)
+
+
+def _releases_output(settings: StackSettings, pipelines: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in settings.pipelines:
+        if spec.release is None:
+            continue
+        bg = pipelines[spec.name]
+        out[spec.name] = {
+            "active": spec.release.active,
+            "active_ref": spec.release.slots[spec.release.active].ref,
+            "slots": {
+                slot: {"ref": s.ref, "pipeline_id": bg.slot_ids[slot], "schema": spec.slot_schema(slot)}
+                for slot, s in spec.release.slots.items()
+            },
+        }
+    return out
 
 
 def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[str, PipelineSnapshots]:

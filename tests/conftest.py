@@ -89,3 +89,14 @@ def resource(plan: Plan, short_type: str, name: str) -> dict[str, Any]:
     matches = [r for r in by_type(plan, short_type) if r["name"] == name]
     assert len(matches) == 1, f"expected one {short_type} named {name!r}, found {len(matches)}"
     return matches[0]
+
+
+def live_pipelines(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Logical name -> the Pipeline that runs it: for a blue/green pipeline, its active slot."""
+    active = {name: r["active"] for name, r in (plan.outputs.get("releases") or {}).items()}
+    live = {}
+    for p in by_type(plan, "Pipeline"):
+        tags = p["inputs"]["tags"]
+        if tags.get("Slot") is None or active.get(tags["Pipeline"]) == tags["Slot"]:
+            live[tags["Pipeline"]] = p
+    return live

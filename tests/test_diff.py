@@ -117,6 +117,8 @@ def test_adding_a_pipeline_creates_its_resources(project):
     before = plan_json(project)
     data = project.pipeline("customer_360")
     data["name"] = "customer_churn"
+    data.pop("release")  # a plain pipeline (blue/green ones: test_release.py)
+    data["environments"] = {"dev": {"photon": False}}
     project.set_pipeline("customer_churn", data)
     d = diff_plans(before, plan_json(project))
     created = {c.name for c in d.changed if c.action == "create"}

@@ -51,14 +51,17 @@ def test_every_critical_table_has_a_snapshot_query_and_task(plans, stack):
             assert task["sqlTask"]["warehouseId"] == query["inputs"]["warehouseId"]
             assert task["maxRetries"] == 2 and task["retryOnTimeout"] is True
             clone = parse_clone(query["inputs"]["queryText"])
-            assert clone.source == f"{stack}.{_schema(pipeline)}.{table}"
+            assert clone.source == f"{stack}.{_schema(stack, pipeline)}.{table}"
             assert clone.target.endswith(f".{table}_dr_snapshot") and clone.target.startswith(f"{stack}_dr.")
         assert inputs["maxConcurrentRuns"] == 1
         assert inputs["schedule"]["pauseStatus"] == "UNPAUSED"
         assert f"make dr-restore STACK={stack} PIPELINE={pipeline}" in inputs["description"]
 
 
-def _schema(pipeline):
+def _schema(stack, pipeline):
+    """Where the live tables are: staging runs customer_360's green slot (blue/green)."""
+    if (stack, pipeline) == ("staging", "customer_360"):
+        return "customer_green"
     return {"sales_pipeline": "sales", "customer_360": "customer", "invoice_ingest": "finance"}[pipeline]
 
 
@@ -129,7 +132,9 @@ def test_snapshot_failures_and_overruns_go_to_the_p2_route(plans):
 
 def test_snapshot_schemas_are_protected_in_prod_and_always_retained(plans):
     for stack, protected in (("prod", True), ("staging", False)):
-        keeps = [r for r in by_type(plans[stack], "Schema") + by_type(plans[stack], "Volume")]
+        keeps = [
+            r for r in by_type(plans[stack], "Schema") + by_type(plans[stack], "Volume") if "SnapshotStore" in r["urn"]
+        ]
         assert {r["name"] for r in keeps} == {
             "schema-" + f"{stack}_dr-{s}" for s in ("sales", "customer", "finance_invoices")
         } | {"backup-schema", "backup-volume"}
@@ -179,7 +184,7 @@ def test_config_backup_holds_the_resolved_settings_without_secrets(plans):
 
 def test_dev_takes_no_snapshots_unless_configured(plans, project):
     for t in DR_TYPES:
-        assert by_type(plans["dev"], t) == [], t
+        assert [r for r in by_type(plans["dev"], t) if "BlueGreenPipeline" not in r["urn"]] == [], t
     assert all(not j["name"].endswith("-snapshot-job") for j in by_type(plans["dev"], "Job"))
     assert plans["dev"].outputs["pipelines"]["sales_pipeline"]["snapshot_job_id"] is None
 

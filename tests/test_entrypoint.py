@@ -22,7 +22,11 @@ def engine_config(stack: str) -> tuple[dict[str, str], set[str]]:
 
 def test_main_registers_the_same_resources_as_the_offline_plan(plans):
     config, secret = engine_config("prod")
-    plan = record("lakeflow", "prod", config, secret, lambda: runpy.run_path(str(ROOT / "__main__.py")))
+    # prod reads staging's outputs through a StackReference (the promotion gate)
+    staging = {"example-org/lakeflow/staging": plans["staging"].outputs}
+    plan = record(
+        "lakeflow", "prod", config, secret, lambda: runpy.run_path(str(ROOT / "__main__.py")), references=staging
+    )
     assert plan.schema_errors == []
     assert json.dumps(plan.to_json(), sort_keys=True) == json.dumps(plans["prod"].to_json(), sort_keys=True)
 

@@ -10,7 +10,7 @@ import sqlglot
 
 from components.pipeline_alerts import DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
 from offline.stack_file import read_stack_config
-from tests.conftest import ROOT, STACKS, by_type, resource
+from tests.conftest import ROOT, STACKS, by_type, live_pipelines, resource
 
 WAREHOUSES = {s: read_stack_config(ROOT, "lakeflow", s)[0]["lakeflow:warehouseId"] for s in STACKS}
 
@@ -40,8 +40,7 @@ def threshold(alert):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_pipeline_publishes_its_event_log_and_has_every_metric_alert(plans, stack):
     plan = plans[stack]
-    for p in by_type(plan, "Pipeline"):
-        name = p["name"].removesuffix("-pipeline")
+    for name, p in live_pipelines(plan).items():
         log = p["inputs"]["eventLog"]
         assert log["name"] == f"{name}_event_log" and log["catalog"] == stack
         alerts = alerts_of(plan, name)
@@ -162,7 +161,7 @@ def test_dashboard_is_valid_json_every_widget_bound_to_an_existing_dataset_colum
     for ds in spec["datasets"]:
         tree = sqlglot.parse_one("".join(ds["queryLines"]), read="databricks")
         columns[ds["name"]] = set(tree.named_selects)
-    pipelines = {p["name"].removesuffix("-pipeline") for p in by_type(plans[stack], "Pipeline")}
+    pipelines = set(live_pipelines(plans[stack]))
     assert {p["name"] for p in spec["pages"]} == {"overview"} | pipelines
     widgets = 0
     for page in spec["pages"]:
