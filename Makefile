@@ -20,9 +20,9 @@ venv: $(STAMP)
 plan: $(STAMP)
 	@$(BIN)/python -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON))
 
-## test: the test suite (offline, a few seconds)
+## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 ## lint: ruff lint + format check, mypy on the package code
 lint: $(STAMP)

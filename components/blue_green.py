@@ -72,8 +72,10 @@ class BlueGreenPipeline(pulumi.ComponentResource):
         super().__init__("lakeflow:index:BlueGreenPipeline", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.slots = {}
+        self.refs: dict[str, pulumi.Output[str]] = {}
         for slot in args.slots:
             ref = pulumi.Output.from_input(slot.ref)
+            self.refs[slot.slot] = ref
             repo = databricks.Repo(
                 f"{name}-repo-{slot.slot}",
                 url=args.repo_url,

@@ -86,6 +86,7 @@ class PipelineRef:
     name: str  # logical pipeline name, e.g. "sales_pipeline" (value of the Pipeline tag)
     environment: str  # value of the Environment tag, e.g. "prod"
     event_log: str  # fully qualified event log table, e.g. "prod.sales.sales_pipeline_event_log"
+    slot: str | None = None  # blue/green: the live slot (value of the Slot tag), so a candidate's run is not counted
 
     def __post_init__(self) -> None:
         for field in ("name", "environment"):
@@ -440,6 +441,10 @@ def dbu_by_pipeline(environment: str) -> str:
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
+def _cluster_tags(p: PipelineRef) -> dict[str, str]:
+    return {"Pipeline": p.name, "Environment": p.environment, **({"Slot": p.slot} if p.slot else {})}
+
+
 def _node_average(p: PipelineRef, window_minutes: int, value: str, column: str) -> str:
     window = _interval(window_minutes, "MINUTES", "window_minutes")
     return _sql(f"""
@@ -448,7 +453,7 @@ def _node_average(p: PipelineRef, window_minutes: int, value: str, column: str) 
             workspace_id,
             cluster_id
           FROM system.compute.clusters
-          WHERE {_and(_tag_conditions("tags", {"Pipeline": p.name, "Environment": p.environment}), 12)}
+          WHERE {_and(_tag_conditions("tags", _cluster_tags(p)), 12)}
         )
         SELECT
           avg({value}) AS {column}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline.recorder import UNKNOWN_TEXT
 from offline.replacements import HOLDS_DATA, replacement_reasons
 
 ACTIONS = ("create", "update", "replace", "delete")
@@ -117,10 +118,14 @@ class Diff:
         }
 
 
+READS = {"pulumi:pulumi:StackReference"}
+
+
 def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_destroy: Iterable[str] = ()) -> Diff:
     """`old`/`new` are JSON plans (`offline.plan --json`); `old` None means the stack is new."""
-    old_by_urn = {r["urn"]: r for r in (old or {}).get("resources", [])}
-    new_resources = new["resources"]
+    # Reads (StackReference) change nothing in the workspace: not part of the diff.
+    old_by_urn = {r["urn"]: r for r in (old or {}).get("resources", []) if r["type"] not in READS}
+    new_resources = [r for r in new["resources"] if r["type"] not in READS]
     new_urns = {r["urn"] for r in new_resources}
     resolved_old: dict[str, str] = {}  # new URN -> old URN it continues
     changes: list[ResourceChange] = []
@@ -133,6 +138,7 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
         resolved_old[res["urn"]] = old_urn
         before = old_by_urn[old_urn]
         inputs = _input_changes(before["inputs"], res["inputs"])
+        inputs += _source_changes(before, res, resolved_old)
         reasons = replacement_reasons(res["type"], before, res, [c.path for c in inputs])
         action = "replace" if reasons else "update" if inputs or _options_changed(before, res) else "same"
         change = _change(action, res, protected=before["protect"] or res["protect"])
@@ -158,6 +164,25 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
         else:
             result.violations.append(GuardViolation(change.old_urn, why))
     return result
+
+
+def _source_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], resolved_old: Mapping[str, str]
+) -> list[InputChange]:
+    """An input known only after apply (an id) is unchanged as text, yet points elsewhere when it
+    now comes from another resource: the switch of a job from one pipeline to another. The
+    registration's dependencies say where such values come from."""
+    if UNKNOWN_TEXT not in json.dumps(after["inputs"]):
+        return []
+    old = {_short_name(u) for u in before["dependencies"]}
+    new = {_short_name(resolved_old.get(u, u)) for u in after["dependencies"]}
+    if old == new:
+        return []
+    return [InputChange("(known after apply) values from", ", ".join(sorted(old - new)), ", ".join(sorted(new - old)))]
+
+
+def _short_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
 
 
 def _change(action: str, res: Mapping[str, Any], protected: bool | None = None) -> ResourceChange:

@@ -8,6 +8,7 @@ rejected by the real provider (exit 3), prints the resource tree and optionally 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -48,8 +49,23 @@ def plan_stack(
                 f"stack {stack!r} is promoted from {source}: pass its outputs with --reference {source}=<file.json> "
                 "(pulumi stack output --json)"
             )
-        resolved[source] = plan_stack(other, root, references, _seen | {stack}).outputs
+        key = _fingerprint(root, other)
+        if key not in _REFERENCED_OUTPUTS:
+            _REFERENCED_OUTPUTS[key] = plan_stack(other, root, references, _seen | {stack}).outputs
+        resolved[source] = _REFERENCED_OUTPUTS[key]
     return record(project, stack, config, secret_keys, lambda: build(settings), references=resolved)
+
+
+# Outputs of referenced stacks by the content they were planned from: a process planning prod
+# many times (the tests, the diff) plans an unchanged staging once.
+_REFERENCED_OUTPUTS: dict[str, dict[str, Any]] = {}
+
+
+def _fingerprint(root: Path, stack: str) -> str:
+    digest = hashlib.sha256(stack.encode())
+    for path in [root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml", *sorted((root / "pipelines").glob("*.y*ml"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 class ReferenceUnavailable(Exception):

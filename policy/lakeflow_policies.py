@@ -230,6 +230,8 @@ def _production_data_protected(args: StackValidationArgs, report: ReportViolatio
     for r in args.resources:
         if r.resource_type == SQL_TABLE and r.props.get("tableType") == "VIEW":
             continue  # a view holds no data
+        if (r.props.get("tags") or {}).get("Retired") == "true":
+            continue  # a blue/green slot on its way out, in two reviewed steps (docs/runbooks/release.md)
         if r.resource_type in DATA_TYPES and not r.opts.protect:
             report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)
 

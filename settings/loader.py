@@ -617,7 +617,13 @@ def _release_checks(spec: PipelineSpec, doc: YamlDoc, cfg: StackConfig) -> list[
             )
         if name == r.active and slot.retired:
             err(f"{key}.retired", "the active slot cannot be retired: cut over first", True)
-        if slot.retired and r.cutover_date:
+        elif slot.retired and r.cutover_date is None:
+            err(
+                f"{key}.retired",
+                "needs release.cutover_date, the day of the cutover, so that the rollback window can be kept",
+                True,
+            )
+        elif slot.retired and r.cutover_date:
             end = date.fromisoformat(r.cutover_date) + timedelta(days=r.rollback_window_days)
             if date.today() < end:
                 err(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 import pulumi
@@ -50,6 +51,7 @@ from settings.models import (
     Mode,
     Notification,
     PipelineSpec,
+    Release,
     Severity,
     StackConfig,
 )
@@ -150,7 +152,12 @@ def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]
             ),
         )
 
-    refs = {s.name: PipelineRef(s.name, cfg.environment, ".".join(s.event_log_table)) for s in settings.pipelines}
+    refs = {
+        s.name: PipelineRef(
+            s.name, cfg.environment, ".".join(s.event_log_table), slot=s.release.active if s.release else None
+        )
+        for s in settings.pipelines
+    }
     for spec in settings.pipelines:
         PipelineAlerts(
             spec.name,
@@ -233,7 +240,8 @@ def _blue_green_args(
                     libraries=[_reroot(lib, root, repo_path) for lib in spec.libraries],
                     configuration=configuration,
                     event_log=spec.event_log_of(schema),
-                    tags={**base.tags, "Slot": slot},
+                    # Retired: the policy that protects production data lets this one go.
+                    tags={**base.tags, "Slot": slot, **({"Retired": "true"} if s.retired else {})},
                     import_id=s.import_id,
                 ),
                 repo_path=repo_path,
@@ -256,8 +264,9 @@ def _blue_green_args(
 
 
 def canary_filter(column: str, percent: int) -> str:
-    """Guide 3.3: the share of the data the candidate processes, by a stable hash of a key."""
-    return f"MOD(ABS(HASH({column})), 100) < {percent}"
+    """Guide 3.3: the share of the data the candidate processes, by a stable hash of a key
+    (PMOD: never negative, and no ABS overflow on the smallest hash)."""
+    return f"PMOD(HASH({column}), 100) < {percent}"
 
 
 def _reroot(lib: Library, root: str, repo_path: str) -> Library:
@@ -284,12 +293,22 @@ def _promotion_source(settings: StackSettings) -> pulumi.Output[Any] | None:
             continue
         idle = spec.release.idle
         pinned = spec.release.slots[idle].ref if idle else None
-        if idle and pinned:
+        if idle and pinned and not _kept_for_rollback(spec.release, idle):
             # The candidate slot deploys what the source validated, unless pinned: say so loudly.
             releases.apply(
                 functools.partial(_warn_pin, source=cfg.promote_from, pipeline=spec.name, slot=idle, pinned=pinned)
             )
     return releases
+
+
+def _kept_for_rollback(release: Release, slot: str) -> bool:
+    """The previous active slot, inside its rollback window (or retired): not a candidate."""
+    if release.slots[slot].retired:  # type: ignore[index]
+        return True
+    if release.cutover_date is None:
+        return False
+    end = date.fromisoformat(release.cutover_date) + timedelta(days=release.rollback_window_days)
+    return date.today() < end
 
 
 def _warn_pin(releases: Any, *, source: str | None, pipeline: str, slot: str, pinned: str) -> None:
@@ -325,8 +344,8 @@ def _releases_output(settings: StackSettings, pipelines: Mapping[str, Any]) -> d
             "active": spec.release.active,
             "active_ref": spec.release.slots[spec.release.active].ref,
             "slots": {
-                slot: {"ref": s.ref, "pipeline_id": bg.slot_ids[slot], "schema": spec.slot_schema(slot)}
-                for slot, s in spec.release.slots.items()
+                slot: {"ref": bg.refs[slot], "pipeline_id": bg.slot_ids[slot], "schema": spec.slot_schema(slot)}
+                for slot in spec.release.slots
             },
         }
     return out

@@ -67,11 +67,16 @@ class Project:
         return plan_stack(stack, self.root)
 
 
+def copy_project(dst: Path) -> None:
+    """What a plan reads: the project file, the stack files, the pipeline files."""
+    for name in ["Pulumi.yaml", *(f"Pulumi.{s}.yaml" for s in STACKS)]:
+        shutil.copy(ROOT / name, dst / name)
+    shutil.copytree(ROOT / "pipelines", dst / "pipelines")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    for name in ["Pulumi.yaml", *(f"Pulumi.{s}.yaml" for s in STACKS)]:
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "pipelines", tmp_path / "pipelines")
+    copy_project(tmp_path)
     return Project(tmp_path)
 
 

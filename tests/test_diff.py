@@ -37,8 +37,8 @@ def test_no_change_is_an_empty_diff(plans):
     assert d.summary() == "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
 
 
-def test_update_lists_changed_paths_old_to_new(project):
-    before = plan_json(project)
+def test_update_lists_changed_paths_old_to_new(project, plans):
+    before = plans["prod"].to_json()  # the shipped project, unchanged so far
     data = project.pipeline("sales_pipeline")
     data["schedule"]["cron"] = "0 0 */4 * * ?"
     data["configuration"]["batch_size"] = "500"
@@ -55,8 +55,8 @@ def test_update_lists_changed_paths_old_to_new(project):
     assert d.violations == []
 
 
-def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project):
-    before = plan_json(project)
+def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
+    before = plans["prod"].to_json()  # the shipped project, unchanged so far
     (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
     d = diff_plans(before, plan_json(project))
     deleted = {c.name for c in d.changed if c.action == "delete"}
@@ -113,8 +113,8 @@ def test_acknowledged_destroys_pass(project):
     assert d.violations == [] and d.acknowledged == [urn]
 
 
-def test_adding_a_pipeline_creates_its_resources(project):
-    before = plan_json(project)
+def test_adding_a_pipeline_creates_its_resources(project, plans):
+    before = plans["prod"].to_json()  # the shipped project, unchanged so far
     data = project.pipeline("customer_360")
     data["name"] = "customer_churn"
     data.pop("release")  # a plain pipeline (blue/green ones: test_release.py)
