@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: venv plan test lint bench clean diff policy capacity dr-restore
+.PHONY: venv plan test lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,4 +59,24 @@ capacity: $(STAMP)
 dr-restore: $(STAMP)
 	@$(BIN)/python -m dr.restore --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(TABLE),--table $(TABLE)) \
 		$(if $(VERSION),--version $(VERSION)) $(if $(TIMESTAMP),--timestamp $(TIMESTAMP)) \
+		$(if $(OUTPUTS),--outputs $(OUTPUTS))
+
+## health: day-2 health check of STACK's pipelines through the Databricks SDK (guide 5.1-5.2);
+##         [PIPELINE=] [OUTPUTS=<pulumi stack output --json file>] [JSON=1]; exit 0 ok, 1 warnings, 2 critical
+health: $(STAMP)
+	@$(BIN)/python -m ops.health --stack $(STACK) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
+		$(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(JSON),--json)
+
+## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
+##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [OUTPUTS=]
+validate-release: $(STAMP)
+	@$(BIN)/python -m ops.validate_release --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(SLOT),--slot $(SLOT)) \
+		$(if $(REFRESH),--refresh $(REFRESH)) $(if $(TABLES),--tables $(TABLES)) \
+		$(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) $(if $(OUTPUTS),--outputs $(OUTPUTS))
+
+## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
+##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
+rehearse-upgrade: $(STAMP)
+	@$(BIN)/python -m ops.rehearse_upgrade --stack $(STACK) --pipeline "$(PIPELINE)" \
+		$(if $(CHANNEL),--channel $(CHANNEL)) $(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) \
 		$(if $(OUTPUTS),--outputs $(OUTPUTS))

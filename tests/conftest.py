@@ -105,3 +105,18 @@ def live_pipelines(plan: Plan) -> dict[str, dict[str, Any]]:
         if tags.get("Slot") is None or active.get(tags["Pipeline"]) == tags["Slot"]:
             live[tags["Pipeline"]] = p
     return live
+
+
+@pytest.fixture
+def workspace(monkeypatch: pytest.MonkeyPatch):
+    """A fake Databricks workspace on 127.0.0.1 (tests/fake_databricks.py), and SDK credentials for it."""
+    from tests.fake_databricks import FakeWorkspace
+
+    fake = FakeWorkspace().start()
+    for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABRICKS_HOST", fake.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test-token")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", "/nonexistent/databrickscfg")
+    yield fake
+    fake.stop()
