@@ -46,7 +46,9 @@ def load_outputs(stack: str, outputs_file: Path | None) -> dict[str, Any]:
             raise OpsError(f"pulumi stack output --stack {stack} failed: {run.stderr.strip().splitlines()[-1:]}")
         outputs = json.loads(run.stdout or "{}")
     if not isinstance(outputs, dict) or not isinstance(outputs.get("pipelines"), dict) or not outputs["pipelines"]:
-        raise OpsError(f"stack {stack!r} has no pipelines in its outputs: is it deployed? (`pulumi up --stack {stack}`)")
+        raise OpsError(
+            f"stack {stack!r} has no pipelines in its outputs: is it deployed? (`pulumi up --stack {stack}`)"
+        )
     return outputs
 
 
@@ -55,7 +57,9 @@ def pipeline_ids(outputs: dict[str, Any], stack: str, only: str | None = None) -
     found = {name: str(p.get("id") or "") for name, p in outputs["pipelines"].items() if isinstance(p, dict)}
     if only is not None:
         if only not in found:
-            raise OpsError(f"PIPELINE={only}: not a pipeline of stack {stack!r} (pipelines: {', '.join(sorted(found))})")
+            raise OpsError(
+                f"PIPELINE={only}: not a pipeline of stack {stack!r} (pipelines: {', '.join(sorted(found))})"
+            )
         found = {only: found[only]}
     missing = sorted(name for name, pid in found.items() if not pid)
     if missing:
@@ -76,7 +80,8 @@ def client(retry_timeout_seconds: int = 120, http_timeout_seconds: int = 30) -> 
     except ValueError as exc:
         raise OpsError(
             "no Databricks credentials: set DATABRICKS_HOST and DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
-            f"DATABRICKS_CLIENT_SECRET), or DATABRICKS_CONFIG_PROFILE for a ~/.databrickscfg profile ({_first_line(exc)})"
+            "DATABRICKS_CLIENT_SECRET), or DATABRICKS_CONFIG_PROFILE for a ~/.databrickscfg profile "
+            f"({_first_line(exc)})"
         ) from None
 
 
@@ -105,7 +110,9 @@ def run_sql(w: Any, warehouse_id: str, statement: str, timeout_seconds: int = 30
     """Rows of one statement (statement execution API), waiting for it if it outlives the first call."""
     from databricks.sdk.service.sql import StatementState
 
-    response = w.statement_execution.execute_statement(statement=statement, warehouse_id=warehouse_id, wait_timeout="30s")
+    response = w.statement_execution.execute_statement(
+        statement=statement, warehouse_id=warehouse_id, wait_timeout="30s"
+    )
     deadline = time.monotonic() + timeout_seconds
     while response.status and response.status.state in (StatementState.PENDING, StatementState.RUNNING):
         if time.monotonic() > deadline:
@@ -131,5 +138,5 @@ def guarded(what: str, call: Callable[[], Any]) -> Any:
         return call()
     except OpsError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every SDK error class ends here as one line
+    except Exception as exc:  # every SDK error class ends here as one line
         raise api_error(exc, what) from None

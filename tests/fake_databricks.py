@@ -23,9 +23,9 @@ from typing import Any
 FIXTURES = Path(__file__).parent / "fixtures" / "databricks"
 
 
-def recorded(name: str, **replace: Any) -> dict[str, Any]:
+def recorded(fixture: str, /, **replace: Any) -> dict[str, Any]:
     """A recorded response body, with top-level keys replaced."""
-    body = json.loads((FIXTURES / f"{name}.json").read_text())
+    body = json.loads((FIXTURES / f"{fixture}.json").read_text())
     body.update(replace)
     return body
 

@@ -1,0 +1,211 @@
+"""`make rehearse-upgrade STACK=<non-prod stack> PIPELINE=<name> [CHANNEL=PREVIEW] [TIMEOUT=<minutes>]`
+
+Guide 8.2, step 1-3, as one command: copy the deployed pipeline as a temporary development-mode
+pipeline on the PREVIEW channel (or CHANNEL=), publishing into a schema of its own, run a full
+refresh, report, and delete the copy and its schema, whatever happened (also on Ctrl-C). When
+the teardown itself fails, the exact commands to finish it are printed.
+
+Two corrections to the guide's script:
+- it copies the spec as is, so the copy would publish into the live pipeline's schema and fight
+  it for its tables; here the copy publishes into `<schema>_upgrade_rehearsal` only;
+- it sets `clusters[0].spark_version`, which Lakeflow pipelines do not accept: their runtime is
+  chosen by the channel (CURRENT or PREVIEW), so the channel is what is rehearsed.
+
+Never in production: stacks whose environment is `prod` or that protect their resources are refused.
+Exit status: 0 the copy completed on the new channel, 1 it failed (the upgrade would break the
+pipeline: read the errors printed), 2 the rehearsal could not run (credentials, ids, timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
+from settings.errors import ConfigErrors
+
+ROOT = Path(__file__).resolve().parent.parent
+TERMINAL = {"COMPLETED", "FAILED", "CANCELED"}
+POLL_SECONDS = 10.0
+
+
+@dataclass
+class Rehearsal:
+    pipeline: str
+    source_id: str
+    channel: str
+    copy_name: str
+    target: str
+    copy_id: str | None = None
+    update_id: str | None = None
+    state: str | None = None
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    """Commands that finish a teardown that failed; empty when nothing was left behind."""
+
+
+def rehearse(
+    w: Any,
+    settings: Any,
+    pipeline: str,
+    source_id: str,
+    channel: str = "PREVIEW",
+    timeout_minutes: int = 120,
+    say: Callable[[str], None] = print,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Rehearsal:
+    spec = settings.pipeline(pipeline)
+    live = guarded(f"pipeline {pipeline} ({source_id})", lambda: w.pipelines.get(source_id))
+    if live.spec is None:
+        raise OpsError(f"pipeline {pipeline} ({source_id}) returned no spec")
+    stamp = now().strftime("%Y%m%d%H%M%S")
+    schema = f"{live.spec.schema or spec.data_schema}_upgrade_rehearsal"
+    r = Rehearsal(
+        pipeline=pipeline,
+        source_id=source_id,
+        channel=channel,
+        copy_name=f"{live.name}_upgrade_rehearsal_{stamp}",
+        target=f"{live.spec.catalog}.{schema}",
+    )
+    try:
+        _run(w, r, live.spec, schema, timeout_minutes, say)
+    finally:
+        _teardown(w, r, settings.config.warehouse_id, say)
+    return r
+
+
+def _run(w: Any, r: Rehearsal, spec: Any, schema: str, timeout_minutes: int, say: Callable[[str], None]) -> None:
+    created = guarded(
+        "create the rehearsal copy",
+        lambda: w.pipelines.create(
+            name=r.copy_name,
+            catalog=spec.catalog,
+            schema=schema,
+            channel=r.channel,
+            development=True,
+            continuous=False,
+            photon=spec.photon,
+            edition=spec.edition,
+            serverless=spec.serverless,
+            clusters=spec.clusters,
+            libraries=spec.libraries,
+            configuration=spec.configuration,
+            budget_policy_id=spec.budget_policy_id,
+            tags={**(spec.tags or {}), "Purpose": "upgrade-rehearsal"},
+            allow_duplicate_names=False,
+        ),
+    )
+    r.copy_id = created.pipeline_id
+    say(f"created {r.copy_name} ({r.copy_id}) on {r.channel}, publishing into {r.target}")
+    started = guarded("start the full refresh", lambda: w.pipelines.start_update(r.copy_id, full_refresh=True))
+    r.update_id = started.update_id
+    began, last = time.monotonic(), None
+    deadline = began + timeout_minutes * 60
+    while True:
+        info = guarded("follow the update", lambda: w.pipelines.get_update(r.copy_id, r.update_id)).update
+        state = info.state.value if info and info.state else "UNKNOWN"
+        if state != last:
+            say(f"  {time.monotonic() - began:6.0f}s  {state}")
+            last = state
+        if state in TERMINAL:
+            break
+        if time.monotonic() > deadline:
+            raise OpsError(f"the rehearsal's full refresh ran longer than {timeout_minutes} min; stopped and deleted")
+        time.sleep(POLL_SECONDS)
+    r.state, r.seconds = state, time.monotonic() - began
+    if state != "COMPLETED":
+        events = guarded(
+            "read the errors",
+            lambda: list(w.pipelines.list_pipeline_events(r.copy_id, filter="level='ERROR'", max_results=5)),
+        )
+        r.errors = [e.message for e in events[:5] if getattr(e, "message", None)]
+
+
+def _teardown(w: Any, r: Rehearsal, warehouse_id: str, say: Callable[[str], None]) -> None:
+    """Delete the copy (which drops its tables) and its schema. Never raises: what it could not
+    delete is listed, with the command that deletes it."""
+    if r.copy_id is None:
+        return
+    with contextlib.suppress(Exception):  # stopping is best effort; the delete below is what matters
+        w.pipelines.stop(r.copy_id)
+    try:
+        w.pipelines.delete(r.copy_id)
+        say(f"deleted {r.copy_name}")
+    except Exception as exc:  # reported, with the command that finishes the job
+        r.leftovers.append(f"databricks pipelines delete {r.copy_id}   # {type(exc).__name__}")
+    catalog, schema = r.target.split(".")
+    try:
+        run_sql(w, warehouse_id, f"DROP SCHEMA IF EXISTS `{catalog}`.`{schema}` CASCADE")
+        say(f"dropped schema {r.target}")
+    except Exception as exc:  # reported, with the statement that finishes the job
+        r.leftovers.append(f"DROP SCHEMA IF EXISTS `{catalog}`.`{schema}` CASCADE;   -- {type(exc).__name__}")
+
+
+def render(r: Rehearsal) -> str:
+    verdict = {
+        "COMPLETED": "ready: the pipeline completes a full refresh on this channel",
+        None: "not run",
+    }.get(r.state, "NOT ready: the full refresh did not complete on this channel")
+    lines = [
+        f"Upgrade rehearsal of {r.pipeline} ({r.source_id}) on channel {r.channel}: {verdict}",
+        f"  copy {r.copy_name} -> {r.target}; update {r.update_id}: {r.state} after {r.seconds:.0f}s",
+        *(f"  error: {e}" for e in r.errors),
+    ]
+    if r.leftovers:
+        lines.append("  LEFT BEHIND (teardown failed); finish it with:")
+        lines += [f"    {c}" for c in r.leftovers]
+    else:
+        lines.append("  nothing left behind: the copy and its schema are deleted")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.stack_file import load_stack
+
+    parser = argparse.ArgumentParser(prog="make rehearse-upgrade", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="staging")
+    parser.add_argument("--pipeline", required=True)
+    parser.add_argument("--channel", default="PREVIEW", choices=["PREVIEW", "CURRENT"])
+    parser.add_argument("--timeout-minutes", type=int, default=120)
+    parser.add_argument("--outputs", type=Path)
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    rehearsal = None
+    try:
+        settings = load_stack(args.root, args.stack)
+        cfg = settings.config
+        if cfg.environment == "prod" or cfg.protect:
+            raise OpsError(f"STACK={args.stack}: rehearsals run in a non-production stack (dev or staging), never here")
+        ids = pipeline_ids(load_outputs(args.stack, args.outputs), args.stack, args.pipeline)
+        w = client()
+        rehearsal = rehearse(
+            w,
+            settings,
+            args.pipeline,
+            ids[args.pipeline],
+            args.channel,
+            args.timeout_minutes,
+            lambda m: print(m, file=sys.stderr),
+        )
+    except ConfigErrors as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
+    except OpsError as exc:
+        print(f"make rehearse-upgrade: {exc}", file=sys.stderr)
+        return 2
+    print(render(rehearsal))
+    if rehearsal.leftovers:
+        return 2
+    return 0 if rehearsal.state == "COMPLETED" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
