@@ -68,11 +68,13 @@ health: $(STAMP)
 		$(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(JSON),--json)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
-##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [OUTPUTS=]
+##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]
+##         [OUTPUTS=] [JSON=1]; exit 0 valid, 1 validation failed, 2 could not validate
 validate-release: $(STAMP)
 	@$(BIN)/python -m ops.validate_release --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(SLOT),--slot $(SLOT)) \
 		$(if $(REFRESH),--refresh $(REFRESH)) $(if $(TABLES),--tables $(TABLES)) \
-		$(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) $(if $(OUTPUTS),--outputs $(OUTPUTS))
+		$(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) $(if $(OUTPUTS),--outputs $(OUTPUTS)) \
+		$(if $(TOLERANCE),--tolerance $(TOLERANCE)) $(if $(JSON),--json)
 
 ## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
 ##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
