@@ -41,7 +41,8 @@ def plan_stack(
     config, secret_keys = read_stack_config(root, project, stack)
     settings = load_settings(project, stack, config, secret_keys, root)
     resolved = dict(references or {})
-    source = settings.config.promote_from
+    # As stack.build reads it: only when a blue/green pipeline may need the promoted version.
+    source = settings.config.promote_from if any(s.release for s in settings.pipelines) else None
     if source and source not in resolved:
         other = source.rsplit("/", 1)[1]
         if other in _seen or not (root / f"Pulumi.{other}.yaml").exists():

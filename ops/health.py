@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ from ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError
 from settings.errors import ConfigErrors
 from settings.loader import StackSettings
 from settings.models import PauseStatus, PipelineSpec, Thresholds
+from settings.quartz import cron_period_minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_PAGES = 4  # list-updates pages (25 updates each) searched for the last COMPLETED update
@@ -130,77 +129,6 @@ class Report:
                 for p in self.pipelines
             ],
         }
-
-
-# --- Quartz cron: the longest gap between two runs ---------------------------------------------------------
-
-_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-_ITEM = re.compile(r"(\*|[A-Z0-9]+)(?:-([A-Z0-9]+))?(?:/(\d+))?")
-_HORIZON_DAYS = 2 * 366
-
-
-def cron_period_minutes(expression: str) -> int | None:
-    """The longest gap, in minutes, between two consecutive runs of a Quartz cron expression.
-
-    `0 0 */6 * * ?` -> 360, `0 30 2 * * ?` -> 1440, `0 0 9 ? * MON-FRI` -> 4320 (Friday to Monday).
-    Fields: *, ?, values, names, lists, ranges (wrapping, e.g. FRI-MON) and steps. None when there is
-    no fixed period to derive: L, W or # days, a year field, or fewer than two runs in two years.
-    Seconds are ignored (minute resolution) and so are daylight-saving shifts (the latency
-    objective added to the period absorbs the hour).
-    """
-    parts = expression.upper().split()
-    if len(parts) not in (6, 7) or (len(parts) == 7 and parts[6] not in ("*", "?")):
-        return None
-    _, minute, hour, dom, month, dow = parts[:6]
-    minutes = _expand(minute, 0, 59)
-    hours = _expand(hour, 0, 23)
-    days = None if dom == "?" else _expand(dom, 1, 31)
-    months = _expand(month, 1, 12, _MONTHS)
-    weekdays = None if dow == "?" else _expand(dow, 1, 7, _DAYS)
-    if not (minutes and hours and months) or (dom != "?" and not days) or (dow != "?" and not weekdays):
-        return None
-    times = sorted(h * 60 + m for h in hours for m in minutes)
-    start = date(2024, 1, 1)
-    run_days = []
-    for offset in range(_HORIZON_DAYS):
-        d = start + timedelta(days=offset)
-        quartz_dow = (d.weekday() + 1) % 7 + 1  # Quartz: 1 = SUN ... 7 = SAT
-        if d.month in months and (days is None or d.day in days) and (weekdays is None or quartz_dow in weekdays):
-            run_days.append(d)
-    if not run_days or len(run_days) * len(times) < 2:
-        return None
-    gaps = [b - a for a, b in pairwise(times)]
-    gaps += [(b - a).days * 1440 + times[0] - times[-1] for a, b in pairwise(run_days)]
-    return max(gaps)
-
-
-def _expand(text: str, low: int, high: int, names: list[str] | None = None) -> set[int] | None:
-    values: set[int] = set()
-    for item in text.split(","):
-        m = _ITEM.fullmatch(item)
-        if not m:
-            return None  # L, W, #: no fixed period
-        first, last, step_text = m.groups()
-        step = int(step_text) if step_text else 1
-        if first == "*":
-            a, b = low, high
-        else:
-            start, end = _number(first, names), _number(last, names) if last else None
-            if start is None or (last and end is None):
-                return None
-            a, b = start, end if end is not None else (high if step_text else start)
-        if step < 1:
-            return None
-        sequence = list(range(a, b + 1)) if a <= b else [*range(a, high + 1), *range(low, b + 1)]
-        values.update(v for v in sequence[::step] if low <= v <= high)
-    return values
-
-
-def _number(token: str, names: list[str] | None) -> int | None:
-    if names and token in names:
-        return names.index(token) + 1
-    return int(token) if token.isdigit() else None
 
 
 # --- the checks -----------------------------------------------------------------------------------------------

@@ -113,7 +113,12 @@ def workspace(monkeypatch: pytest.MonkeyPatch):
     from tests.fake_databricks import FakeWorkspace
 
     fake = FakeWorkspace().start()
-    for var in ("DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE"):
+    for var in (
+        "DATABRICKS_CONFIG_PROFILE",
+        "DATABRICKS_CLIENT_ID",
+        "DATABRICKS_CLIENT_SECRET",
+        "DATABRICKS_AUTH_TYPE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATABRICKS_HOST", fake.host)
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test-token")

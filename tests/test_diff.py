@@ -45,12 +45,14 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     project.set_pipeline("sales_pipeline", data)
     d = diff_plans(before, plan_json(project))
     # The configuration backup follows every change of the resolved settings (guide 10.2).
-    assert d.summary() == "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
+    assert d.summary() == "Plan: 0 to create, 4 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
     changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
     assert [path for path, _, _ in changes.pop("config-backup")] == ["contentBase64"]
     assert changes == {
         "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
         "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
+        # the lag a 4-hourly batch may have between runs
+        "sales_pipeline-processing-lag": [("evaluation.threshold.value.doubleValue", 420, 300)],
     }
     assert d.violations == []
 
@@ -369,7 +371,8 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert main(["--stack", "prod", "--base", "HEAD", "--root", str(repo)]) == 0
     out = capsys.readouterr().out
     assert "schedule.quartzCronExpression: 0 0 */6 * * ? -> 0 0 */3 * * ?" in out
-    assert "Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out  # job, config backup
+    # the job, its processing-lag alert, the config backup
+    assert "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
     assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2
     assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err

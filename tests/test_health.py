@@ -9,10 +9,7 @@ an answer taken by the wrong query shows up as "no 'drop_rate' column", never as
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import ops.workspace
 from monitoring import queries
 from monitoring.queries import PipelineRef
 from ops import health
+from settings.quartz import cron_period_minutes
 from tests.fake_databricks import Answer, recorded
 
 SALES = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
@@ -38,22 +36,6 @@ CHECKS = ["state", "freshness", "processing_lag", "drop_rate", "expectation_pass
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
     monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
-
-
-@pytest.fixture
-def workspace(workspace):
-    """conftest's fake workspace, stopped without waiting out its server's 0.5 s poll interval.
-
-    FakeWorkspace.stop() (shutdown of `serve_forever()` with its default poll interval) takes 0.5 s
-    per test; here a connection wakes the server's loop while it shuts down, before conftest stops
-    it again (then at once)."""
-    yield workspace
-    stopper = threading.Thread(target=workspace._server.shutdown)
-    stopper.start()
-    while stopper.is_alive():
-        with contextlib.suppress(OSError):
-            socket.create_connection(workspace._server.server_address[:2], timeout=0.2).close()
-        stopper.join(0.02)
 
 
 @pytest.fixture
@@ -556,4 +538,4 @@ def test_a_paused_schedule_has_no_age_to_judge(workspace, project, outputs, caps
     ],
 )
 def test_cron_period(cron, minutes):
-    assert health.cron_period_minutes(cron) == minutes
+    assert cron_period_minutes(cron) == minutes

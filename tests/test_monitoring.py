@@ -185,3 +185,14 @@ def test_routes_to_unconfigured_destinations_and_plaintext_credentials_are_rejec
     assert "lakeflow:routeP2: 'pagerduty': routes to pagerduty, which this stack does not configure" in report
     assert "lakeflow:webhookUrl: is a credential and must be a secret" in report
     assert "https://hooks.example.com/x" not in report
+
+
+def test_processing_lag_allows_one_schedule_period_for_cron_pipelines(plans):
+    """A 6-hourly batch is up to 6 hours behind just before its next run: that is not lag."""
+    lag = {p: threshold(alerts_of(plans["prod"], p)["processing-lag"])[1] for p in live_pipelines(plans["prod"])}
+    assert lag == {
+        "sales_pipeline": 60 + 360,  # cron every 6 h
+        "customer_360": 60 + 1440,  # nightly
+        "invoice_ingest": 60,  # file arrival: no period, the objective alone
+        "clickstream_events": 15,  # continuous: its own, tighter objective
+    }

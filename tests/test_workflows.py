@@ -24,7 +24,13 @@ def load(name: str) -> dict:
 
 
 def test_the_expected_workflows_exist():
-    assert [p.name for p in WORKFLOWS] == ["deploy.yml", "drift.yml", "health.yml", "pr-comment.yml", "pull-request.yml"]
+    assert [p.name for p in WORKFLOWS] == [
+        "deploy.yml",
+        "drift.yml",
+        "health.yml",
+        "pr-comment.yml",
+        "pull-request.yml",
+    ]
 
 
 def test_zizmor_finds_nothing_even_pedantic():
