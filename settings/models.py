@@ -352,6 +352,14 @@ class Release(_Strict):
     canary_filter_key: str = Field(default="data_filter", min_length=1)
     """Pipeline configuration key the code reads its canary filter from (guide 3.3: data_filter)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_slots(cls, data: object) -> object:
+        # `environments.<env>.release.slots.blue: null` retires a slot in one environment only.
+        if isinstance(data, dict) and isinstance(data.get("slots"), dict):
+            data = {**data, "slots": {k: v for k, v in data["slots"].items() if v is not None}}
+        return data
+
     @property
     def idle(self) -> Slot | None:
         return next((s for s in self.slots if s != self.active), None)

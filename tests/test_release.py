@@ -349,6 +349,15 @@ def test_the_slot_kept_for_rollback_is_no_promotion_candidate(project, staging_o
     assert not [w for w in p.warnings if "PROMOTION GATE" in w]
 
 
+def test_a_slot_can_be_removed_in_one_environment_only(project):
+    cut_over_to_green(project, "2026-01-05")
+    data = project.pipeline("customer_360")
+    data["environments"]["prod"]["release"]["slots"]["blue"] = None
+    project.set_pipeline("customer_360", data)
+    assert set(project.load("prod").pipeline("customer_360").release.slots) == {"green"}
+    assert set(project.load("staging").pipeline("customer_360").release.slots) == {"blue", "green"}
+
+
 def test_the_rollback_window_and_the_active_slot_cannot_be_retired(project):
     cut_over_to_green(project, "2999-01-01")
     edit_release(project, "prod", slots={"blue": {"retired": True}, "green": {"retired": True}})
