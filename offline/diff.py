@@ -137,7 +137,7 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
             continue
         resolved_old[res["urn"]] = old_urn
         before = old_by_urn[old_urn]
-        inputs = _input_changes(before["inputs"], res["inputs"])
+        inputs = _option_changes(before, res) + _input_changes(before["inputs"], res["inputs"])
         inputs += _source_changes(before, res, resolved_old)
         reasons = replacement_reasons(res["type"], before, res, [c.path for c in inputs])
         action = "replace" if reasons else "update" if inputs or _options_changed(before, res) else "same"
@@ -210,9 +210,16 @@ def _guard_reason(change: ResourceChange) -> str | None:
     return None
 
 
+_OPTIONS = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges")
+
+
 def _options_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    keys = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges")
-    return any(old.get(k) != new.get(k) for k in keys)
+    return any(old.get(k) != new.get(k) for k in _OPTIONS)
+
+
+def _option_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[InputChange]:
+    """Resource options that changed (e.g. protect), shown like inputs: `(option) protect`."""
+    return [InputChange(f"(option) {k}", old.get(k), new.get(k)) for k in _OPTIONS if old.get(k) != new.get(k)]
 
 
 # --- inputs -----------------------------------------------------------------------------------
