@@ -105,13 +105,13 @@ class BlueGreenPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=active.protect),
         )
         principals = sorted(principal_field(c)[1] for c in args.consumers)
-        if principals:
-            databricks.Grants(
-                f"{name}-views-grants",
-                schema=schema.id,
-                grants=[databricks.GrantsGrantArgs(principal=p, privileges=["USE_SCHEMA"]) for p in principals],
-                opts=child,
-            )
+
+        def grant(resource_name: str, privilege: str, **securable: pulumi.Input[str]) -> None:
+            if principals:
+                grants = [databricks.GrantsGrantArgs(principal=p, privileges=[privilege]) for p in principals]
+                databricks.Grants(resource_name, grants=grants, opts=child, **securable)  # type: ignore[arg-type]
+
+        grant(f"{name}-views-grants", "USE_SCHEMA", schema=schema.id)
         self.views = {}
         for table in args.tables:
             view = databricks.SqlTable(
@@ -127,13 +127,7 @@ class BlueGreenPipeline(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.slots[args.active]]),
             )
             self.views[table] = view
-            if principals:
-                databricks.Grants(
-                    f"{name}-view-{table}-grants",
-                    table=view.id,
-                    grants=[databricks.GrantsGrantArgs(principal=p, privileges=["SELECT"]) for p in principals],
-                    opts=child,
-                )
+            grant(f"{name}-view-{table}-grants", "SELECT", table=view.id)
 
         self.pipeline_id = self.slots[args.active].pipeline_id
         self.url = self.slots[args.active].url
