@@ -1,4 +1,5 @@
-"""One Databricks SQL alert (AlertV2) with its permissions: shared by the alert components.
+"""One Databricks SQL alert (AlertV2), in the stack's alert folder whose ACL it inherits: shared
+by the alert components.
 
 Every alert evaluates a query whose single column is compared to a threshold, on the stack's
 warehouse and schedule, notifies the destinations of its severity (none: muted), re-alerts every
@@ -44,13 +45,39 @@ class AlertSettings:
     run_as: str | None = None
     viewers: Sequence[str] = ()
     managers: Sequence[str] = ()
+    folder: AlertFolder | None = None
+    """Where the alerts live: its ACL covers them all (one Permissions for the stack, not one per
+    alert). Without it, each alert gets its own `<name>-permissions`."""
+
+
+@dataclass(frozen=True)
+class AlertFolder:
+    path: str
+    directory: pulumi.Resource
+
+
+def alert_folder(path: str, viewers: Sequence[str], managers: Sequence[str]) -> AlertFolder:
+    """`alerts-folder` (databricks.Directory) and `alerts-folder-permissions`: alerts in a folder
+    inherit its permissions, so one ACL covers every alert of the stack."""
+    directory = databricks.Directory("alerts-folder", path=path)
+    acl = access_controls([("CAN_READ", viewers), ("CAN_MANAGE", managers)])
+    if acl:
+        databricks.Permissions(
+            "alerts-folder-permissions",
+            directory_path=directory.path,
+            access_controls=acl,
+            opts=pulumi.ResourceOptions(parent=directory),
+        )
+    return AlertFolder(path, directory)
 
 
 def register_alert(
     name: str, title: str, metric: Metric, sql: str, threshold: float, s: AlertSettings, parent: pulumi.Resource
 ) -> databricks.AlertV2:
-    """`<name>` (AlertV2) and, when anyone is granted access, `<name>-permissions`."""
+    """`<name>` (AlertV2), in the stack's alert folder, or with its own `<name>-permissions` when
+    there is no folder and anyone is granted access."""
     child = pulumi.ResourceOptions(parent=parent)
+    in_folder = pulumi.ResourceOptions(parent=parent, depends_on=[s.folder.directory]) if s.folder else child
     alert = databricks.AlertV2(
         name,
         display_name=f"[{metric.severity}] {title}: {metric.title}",
@@ -83,9 +110,10 @@ def register_alert(
             ),
         ),
         run_as=run_as(s.run_as, databricks.AlertV2RunAsArgs),
-        opts=child,
+        parent_path=s.folder.path if s.folder else None,
+        opts=in_folder,
     )
     acl = access_controls([("CAN_READ", s.viewers), ("CAN_MANAGE", s.managers)])
-    if acl:
+    if acl and s.folder is None:
         databricks.Permissions(f"{name}-permissions", alert_v2_id=alert.id, access_controls=acl, opts=child)
     return alert

@@ -30,7 +30,7 @@ from components import (
     PipelineScheduleArgs,
     UpstreamPipeline,
 )
-from components.alerting import AlertSettings
+from components.alerting import AlertSettings, alert_folder
 from components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
 from components.cost_alerts import CostAlerts, CostAlertsArgs
 from components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
@@ -85,6 +85,8 @@ def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]
         run_as=cfg.run_as,
         viewers=cfg.viewers,
         managers=cfg.managers,
+        # One folder per stack; its ACL covers every alert (one Permissions, not one per alert).
+        folder=alert_folder(f"{DASHBOARD_FOLDER}/{physical_name(cfg, 'alerts')}", cfg.viewers, cfg.managers),
     )
     policy_ids = _cost_guardrails(settings)
 

@@ -62,7 +62,7 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
     (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
     d = diff_plans(before, plan_json(project))
     deleted = {c.name for c in d.changed if c.action == "delete"}
-    alerts = {f"invoice_ingest-{m}{suffix}" for m in METRIC_IDS for suffix in ("", "-permissions")}
+    alerts = {f"invoice_ingest-{m}" for m in METRIC_IDS}  # their permissions are the alert folder's
     assert (
         deleted
         == {
@@ -124,7 +124,7 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
     project.set_pipeline("customer_churn", data)
     d = diff_plans(before, plan_json(project))
     created = {c.name for c in d.changed if c.action == "create"}
-    alerts = {f"customer_churn-{m}{suffix}" for m in METRIC_IDS for suffix in ("", "-permissions")}
+    alerts = {f"customer_churn-{m}" for m in METRIC_IDS}  # their permissions are the alert folder's
     assert (
         created
         == {
@@ -143,8 +143,8 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
         }
         | alerts
     )
-    # four components named customer_churn (pipeline, schedule, alerts, snapshots) and 24 children
-    assert d.count("create") == 28
+    # four components named customer_churn (pipeline, schedule, alerts, snapshots) and 17 children
+    assert d.count("create") == 21
     assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"}
     assert d.violations == []
 
@@ -353,7 +353,7 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
     assert md.startswith("<!-- lakeflow-diff:dev -->")
     assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
     assert "```mermaid" in md and "[!CAUTION]" in md
-    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 21  # 3 components, 18 children
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 14  # 3 components, 11 children
     urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
     assert main([*args, "--allow-destroy", urn]) == 0
 

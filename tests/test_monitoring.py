@@ -139,7 +139,15 @@ def test_jobs_have_health_rules_and_page_p1_on_failure(plans):
 
 
 def test_alert_and_dashboard_permissions_ops_manage_engineers_view(plans):
-    acl = resource(plans["prod"], "Permissions", "sales_pipeline-failed-updates-permissions")["inputs"]
+    # every alert lives in the stack's alert folder and inherits its one ACL
+    folder = resource(plans["prod"], "Directory", "alerts-folder")
+    assert folder["inputs"]["path"] == "/Shared/lakeflow/prod_alerts"
+    for alert in by_type(plans["prod"], "AlertV2"):
+        assert alert["inputs"]["parentPath"] == "/Shared/lakeflow/prod_alerts"
+        assert folder["urn"] in alert["dependencies"]
+    assert not [p for p in by_type(plans["prod"], "Permissions") if "alertV2Id" in p["inputs"]]
+    acl = resource(plans["prod"], "Permissions", "alerts-folder-permissions")["inputs"]
+    assert acl["directoryPath"] == "/Shared/lakeflow/prod_alerts"
     assert {a["groupName"]: a["permissionLevel"] for a in acl["accessControls"]} == {
         "analysts": "CAN_READ",
         "data-engineers": "CAN_READ",

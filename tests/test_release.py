@@ -310,11 +310,11 @@ def test_retiring_is_two_explicit_steps(project, staging_outputs):
     blue_slot = [r for r in unprotected["resources"] if r["name"].startswith("customer_360-blue")]
     assert len(blue_slot) == 3 and not any(r["protect"] for r in blue_slot)  # no longer protected
     pipeline_changes = by_name(d)["customer_360-blue-pipeline"].changes
-    assert ("(option) protect", True, False) == (
+    assert (
         pipeline_changes[0].path,
         pipeline_changes[0].old,
         pipeline_changes[0].new,
-    )
+    ) == ("(option) protect", True, False)
     (tagged,) = pipeline_changes[-1:]
     assert (tagged.path, tagged.new) == ("tags.Retired", "true")
     # and the production-data policy lets this one slot go (it still guards everything else)
