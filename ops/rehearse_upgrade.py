@@ -21,19 +21,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
 from settings.errors import ConfigErrors
 
 ROOT = Path(__file__).resolve().parent.parent
-TERMINAL = {"COMPLETED", "FAILED", "CANCELED"}
-POLL_SECONDS = 10.0
 
 
 @dataclass
@@ -107,20 +105,12 @@ def _run(w: Any, r: Rehearsal, spec: Any, schema: str, timeout_minutes: int, say
     say(f"created {r.copy_name} ({r.copy_id}) on {r.channel}, publishing into {r.target}")
     started = guarded("start the full refresh", lambda: w.pipelines.start_update(r.copy_id, full_refresh=True))
     r.update_id = started.update_id
-    began, last = time.monotonic(), None
-    deadline = began + timeout_minutes * 60
-    while True:
-        info = guarded("follow the update", lambda: w.pipelines.get_update(r.copy_id, r.update_id)).update
-        state = info.state.value if info and info.state else "UNKNOWN"
-        if state != last:
-            say(f"  {time.monotonic() - began:6.0f}s  {state}")
-            last = state
-        if state in TERMINAL:
-            break
-        if time.monotonic() > deadline:
-            raise OpsError(f"the rehearsal's full refresh ran longer than {timeout_minutes} min; stopped and deleted")
-        time.sleep(POLL_SECONDS)
-    r.state, r.seconds = state, time.monotonic() - began
+    copy = Target(pipeline=r.pipeline, label=r.copy_name, pipeline_id=r.copy_id, schema=schema)
+    try:
+        state, seconds = wait_for_update(w, copy, r.update_id, timeout_minutes * 60, say)
+    except UpdateNotValidated as exc:  # timeout or interruption: the teardown stops and deletes the copy
+        raise OpsError(f"the rehearsal's full refresh did not end ({exc}); the copy is stopped and deleted") from None
+    r.state, r.seconds = state, seconds
     if state != "COMPLETED":
         events = guarded(
             "read the errors",

@@ -8,6 +8,7 @@ import json
 import pytest
 
 import ops.rehearse_upgrade as rehearse
+import ops.validate_release
 import ops.workspace
 from tests.fake_databricks import Answer, recorded
 
@@ -18,7 +19,7 @@ PIPELINES = r"/api/2.0/pipelines"
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(rehearse, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(ops.validate_release, "_POLL_SECONDS", 0.01)
     monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
 
 
@@ -94,7 +95,8 @@ def test_an_error_midway_still_tears_down(workspace, project, outputs, capsys):
 def test_a_timeout_stops_and_deletes_the_copy(workspace, project, outputs, capsys):
     serve(workspace, "RUNNING")
     assert run(project, outputs, "--timeout-minutes", "0") == 2
-    assert "ran longer than 0 min; stopped and deleted" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "full refresh did not end" in err and "(TIMEOUT)" in err and "the copy is stopped and deleted" in err
     assert workspace.calls("POST", rf"{PIPELINES}/{COPY}/stop") and workspace.calls("DELETE", rf"{PIPELINES}/{COPY}")
 
 
