@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dr.snapshots import TIMESTAMP, Snapshot, restore_sql, snapshots
+from dr.snapshots import TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
 from settings.errors import ConfigErrors
 from settings.loader import StackSettings
 from settings.models import PipelineSpec
@@ -261,12 +261,9 @@ def _pause_command(job_var: str, settings: dict[str, Any]) -> str:
 
 
 def _count_check(s: Snapshot, version: int | None, timestamp: str | None) -> str:
-    as_of = (
-        f" VERSION AS OF {version}" if version is not None else f" TIMESTAMP AS OF '{timestamp}'" if timestamp else ""
-    )
     return (
         f"SELECT (SELECT COUNT(*) FROM {s.source}) AS restored_rows, "
-        f"(SELECT COUNT(*) FROM {s.snapshot}{as_of}) AS snapshot_rows"
+        f"(SELECT COUNT(*) FROM {s.snapshot}{as_of(version, timestamp)}) AS snapshot_rows"
     )
 
 

@@ -82,10 +82,14 @@ def restore_sql(s: Snapshot, version: int | None = None, timestamp: str | None =
         raise ValueError("give a version or a timestamp, not both")
     if timestamp is not None and not TIMESTAMP.match(timestamp):
         raise ValueError(f"{timestamp!r} is not a timestamp such as 2026-11-28T06:00:00Z")
-    as_of = (
-        f" VERSION AS OF {version}" if version is not None else f" TIMESTAMP AS OF '{timestamp}'" if timestamp else ""
-    )
-    return f"CREATE OR REPLACE TABLE {s.source}\nDEEP CLONE {s.snapshot}{as_of}"
+    return f"CREATE OR REPLACE TABLE {s.source}\nDEEP CLONE {s.snapshot}{as_of(version, timestamp)}"
+
+
+def as_of(version: int | None, timestamp: str | None) -> str:
+    """The temporal specification of a read of the snapshot: its latest version when neither is given."""
+    if version is not None:
+        return f" VERSION AS OF {version}"
+    return f" TIMESTAMP AS OF '{timestamp}'" if timestamp else ""
 
 
 # --- schedule ---------------------------------------------------------------------------------

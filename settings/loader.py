@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -623,16 +623,14 @@ def _release_checks(spec: PipelineSpec, doc: YamlDoc, cfg: StackConfig) -> list[
                 "needs release.cutover_date, the day of the cutover, so that the rollback window can be kept",
                 True,
             )
-        elif slot.retired and r.cutover_date:
-            end = date.fromisoformat(r.cutover_date) + timedelta(days=r.rollback_window_days)
-            if date.today() < end:
-                err(
-                    f"{key}.retired",
-                    f"is inside the rollback window until {end.isoformat()} "
-                    f"(cutover {r.cutover_date} + {r.rollback_window_days} days)",
-                    True,
-                    "keep the old slot until then: rolling back is flipping active",
-                )
+        elif slot.retired and (end := r.rollback_window_end) is not None and date.today() < end:
+            err(
+                f"{key}.retired",
+                f"is inside the rollback window until {end.isoformat()} "
+                f"(cutover {r.cutover_date} + {r.rollback_window_days} days)",
+                True,
+                "keep the old slot until then: rolling back is flipping active",
+            )
     root = cfg.variables.get("REPO_ROOT")
     for i, lib in enumerate(spec.libraries):
         path = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Literal
@@ -359,6 +360,13 @@ class Release(_Strict):
         if isinstance(data, dict) and isinstance(data.get("slots"), dict):
             data = {**data, "slots": {k: v for k, v in data["slots"].items() if v is not None}}
         return data
+
+    @property
+    def rollback_window_end(self) -> date | None:
+        """The day the slot active before `cutover_date` may be retired; None without a cutover date."""
+        if self.cutover_date is None:
+            return None
+        return date.fromisoformat(self.cutover_date) + timedelta(days=self.rollback_window_days)
 
     @property
     def idle(self) -> Slot | None:

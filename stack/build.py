@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pulumi
@@ -315,12 +315,8 @@ def _promotion_source(settings: StackSettings) -> pulumi.Output[Any] | None:
 
 def _kept_for_rollback(release: Release, slot: str) -> bool:
     """The previous active slot, inside its rollback window (or retired): not a candidate."""
-    if release.slots[slot].retired:  # type: ignore[index]
-        return True
-    if release.cutover_date is None:
-        return False
-    end = date.fromisoformat(release.cutover_date) + timedelta(days=release.rollback_window_days)
-    return date.today() < end
+    end = release.rollback_window_end
+    return release.slots[slot].retired or (end is not None and date.today() < end)  # type: ignore[index]
 
 
 def _warn_pin(releases: Any, *, source: str | None, pipeline: str, slot: str, pinned: str) -> None:
