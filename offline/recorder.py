@@ -98,24 +98,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         for problem in check_inputs(request.type, inputs):
             self.plan.schema_errors.append(f"{request.type} {request.name!r}: {problem}")
-        self.plan.resources.append(
-            {
-                "urn": response.urn,
-                "type": request.type,
-                "name": request.name,
-                "parent": None if request.parent in ("", self._root_urn) else request.parent,
-                "custom": bool(request.custom),
-                "provider": request.provider or None,
-                "inputs": mask(inputs),
-                "protect": bool(request.protect),
-                "retainOnDelete": bool(request.retainOnDelete),
-                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                "aliases": [_alias(a) for a in request.aliases],
-                "dependencies": sorted(request.dependencies),
-                "ignoreChanges": list(request.ignoreChanges),
-                "replaceOnChanges": list(request.replaceOnChanges),
-                "importId": request.importId or None,
-            }
+        self._record(
+            response.urn,
+            request,
+            custom=bool(request.custom),
+            inputs=mask(inputs),
+            protect=bool(request.protect),
+            retainOnDelete=bool(request.retainOnDelete),
+            deleteBeforeReplace=bool(request.deleteBeforeReplace),
+            aliases=[_alias(a) for a in request.aliases],
+            ignoreChanges=list(request.ignoreChanges),
+            replaceOnChanges=list(request.replaceOnChanges),
+            importId=request.importId or None,
         )
         return response
 
@@ -123,26 +117,29 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # A read (here: a StackReference) is part of a preview too: recorded so that what depends
         # on it has its dependency in the plan.
         response = super().ReadResource(request)
+        self._record(response.urn, request, custom=True, inputs={"name": request.id})
+        return response
+
+    def _record(self, urn: str, request: Any, **fields: Any) -> None:
+        """One resource of the plan; options a request does not carry (a read's) are their defaults."""
         self.plan.resources.append(
             {
-                "urn": response.urn,
+                "urn": urn,
                 "type": request.type,
                 "name": request.name,
                 "parent": None if request.parent in ("", self._root_urn) else request.parent,
-                "custom": True,
                 "provider": request.provider or None,
-                "inputs": {"name": request.id},
+                "dependencies": sorted(request.dependencies),
                 "protect": False,
                 "retainOnDelete": False,
                 "deleteBeforeReplace": False,
                 "aliases": [],
-                "dependencies": sorted(request.dependencies),
                 "ignoreChanges": [],
                 "replaceOnChanges": [],
                 "importId": None,
+                **fields,
             }
         )
-        return response
 
 
 def mask(value: Any) -> Any:
