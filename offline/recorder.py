@@ -10,19 +10,25 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2  # type: ignore[import-untyped]
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.proto import resource_pb2, source_pb2
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from offline.schema import check_inputs
 
@@ -90,16 +96,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._qualified[urn] = qualified
         return urn
 
+    # RegisterResource and ReadResource answer without MockMonitor's own versions: those serialize
+    # their answer with `_sync_await`, which cannot run on the event loop's thread (see
+    # `_InlineExecutor`). A preview's answer is the request's own inputs (no id, nothing
+    # computed), so the request's struct is echoed as it is.
+
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == _STACK_TYPE:
-            self._root_urn = response.urn
-            return response
+            self._root_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         for problem in check_inputs(request.type, inputs):
             self.plan.schema_errors.append(f"{request.type} {request.name!r}: {problem}")
         self._record(
-            response.urn,
+            urn,
             request,
             custom=bool(request.custom),
             inputs=mask(inputs),
@@ -111,14 +122,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             replaceOnChanges=list(request.replaceOnChanges),
             importId=request.importId or None,
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
     def ReadResource(self, request: Any) -> Any:
         # A read (here: a StackReference) is part of a preview too: recorded so that what depends
         # on it has its dependency in the plan.
-        response = super().ReadResource(request)
-        self._record(response.urn, request, custom=True, inputs={"name": request.id})
-        return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=rpc.deserialize_properties(request.properties),
+            provider=request.provider,
+            resource_id=request.id,
+        )
+        _, state = self.mocks.new_resource(args)
+        self._record(urn, request, custom=True, inputs={"name": request.id})
+        properties = struct_pb2.Struct()
+        properties.update(state)  # plain JSON: a referenced stack's outputs as `pulumi stack output --json` gives them
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=properties)
 
     def _record(self, urn: str, request: Any, **fields: Any) -> None:
         """One resource of the plan; options a request does not carry (a read's) are their defaults."""
@@ -194,12 +215,70 @@ def record(
         monitor=RecordingMonitor(plan, references),
         logger=_collecting_logger(plan.warnings),
     )
-    _sync_await(run_pulumi_func(program))
+    # set_mocks leaves a root stack already closed to `pulumi.run`; the program gets a fresh one
+    # from `run_in_stack`, as the language host runs a `__main__.py`: the program first, then the
+    # async entry point it gave `pulumi.run`, then the stack's outputs.
+    runtime_settings.ROOT.set(None)
+    roots: list[Any] = []
+
+    def in_stack() -> Any:
+        roots.append(runtime_settings.get_root_resource())  # set in the run's own context only
+        return program()
+
+    with _fast_runtime():
+        _sync_await(run_in_stack(in_stack))
     # pulumi.export() stores outputs on the root Stack component.
-    root_outputs: dict[str, Any] = getattr(runtime_settings.get_root_resource(), "outputs", {})
+    root_outputs: dict[str, Any] = getattr(roots[0], "outputs", {})
     plan.outputs = {k: _resolve(v) for k, v in root_outputs.items()}
     plan.resources = canonical_order(plan.resources)
     return plan
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs each monitor call on the calling thread, at once.
+
+    The SDK sends every RPC through the event loop's default executor, a pool of threads, since a
+    real monitor is a remote process. The recording monitor is plain Python in this process:
+    handing each of thousands of calls to a thread and back only makes the threads contend for
+    the GIL. No thread is ever started."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+@contextmanager
+def _fast_runtime() -> Iterator[None]:
+    """Settings that make the mock run faster and change nothing that is registered
+    (docs/performance.md has the measurements; tests/test_offline_plan.py holds the plan equal
+    with and without them):
+
+    - monitor calls run inline (`_InlineExecutor`) on the loop that runs the program;
+    - the cyclic garbage collector runs rarely: a plan allocates millions of objects (an `Output`
+      with its futures per declared property of every resource) and frees almost none until
+      it ends, so frequent collections only re-walk live objects; what was imported before the
+      run is frozen out of them altogether;
+    - no stack trace per registration: the SDK walks and converts the whole Python stack for
+      every resource so that the engine can point at the source line of an error; the plan
+      does not record it. The SDK has no public switch for this, hence the swap of its private
+      `_get_stack_trace` (pinned SDK; the test above fails if the name goes away).
+    """
+    _ensure_event_loop().set_default_executor(_InlineExecutor())
+    thresholds = gc.get_threshold()
+    stack_trace = runtime_resource._get_stack_trace
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1_000)
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = stack_trace
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _collecting_logger(sink: list[str]) -> logging.Logger:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import cache
 from itertools import pairwise
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -90,6 +91,7 @@ _PERIOD_ITEM = re.compile(r"(\*|[A-Z0-9]+)(?:-([A-Z0-9]+))?(?:/(\d+))?")
 _HORIZON_DAYS = 2 * 366
 
 
+@cache  # a pure function of the text; a stack repeats a few expressions across many pipelines
 def cron_period_minutes(expression: str) -> int | None:
     """The longest gap, in minutes, between two consecutive runs of a Quartz cron expression.
 

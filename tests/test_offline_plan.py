@@ -175,3 +175,67 @@ def test_a_provider_function_call_fails_the_plan_loudly():
 
     with pytest.raises(OfflineDataUnavailable, match="no data for function databricks:index/getCurrentUser"):
         record("lakeflow", "test", {}, set(), program)
+
+
+def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkeypatch):
+    """`_fast_runtime` (inline monitor calls, rare garbage collection, no stack traces) only makes
+    the plan faster: prod (every feature, a StackReference read included) plans the same without it.
+    It also restores what it swapped, and the private SDK name it swaps still exists."""
+    import contextlib
+    import gc
+    import threading
+
+    from pulumi.runtime import resource as runtime_resource
+
+    from offline import recorder
+    from offline.plan import plan_stack
+
+    swapped = runtime_resource._get_stack_trace
+    thresholds = gc.get_threshold()
+    threads = threading.active_count()
+    fast = plan_stack("prod", ROOT)
+    assert runtime_resource._get_stack_trace is swapped
+    assert gc.get_threshold() == thresholds
+    assert threading.active_count() == threads  # no executor thread was started for the monitor
+
+    monkeypatch.setattr(recorder, "_fast_runtime", contextlib.nullcontext)
+    slow = plan_stack("prod", ROOT)
+    assert json.dumps(fast.to_json(), sort_keys=True) == json.dumps(slow.to_json(), sort_keys=True)
+    assert fast.to_json()["resources"] == plans["prod"].to_json()["resources"]
+    assert (fast.warnings, fast.schema_errors) == (slow.warnings, slow.schema_errors)
+
+
+def test_the_program_lets_registrations_run_while_it_declares(project, monkeypatch):
+    """`build` yields after each component, so registrations are answered while the program is
+    still declaring, instead of every resource of the stack waiting, alive, until it ends (the
+    offline plan's peak memory; docs/performance.md). Without the yields nothing but the stack
+    itself is answered before the last component is declared."""
+    from offline import recorder
+    from stack import build as program
+
+    sales = project.pipeline("sales_pipeline")
+    for i in range(40):
+        project.set_pipeline(f"sales_{i:02d}", {**sales, "name": f"sales_{i:02d}"})
+
+    answered: list[str] = []
+    register = recorder.RecordingMonitor.RegisterResource
+
+    def counting(self, request):
+        answered.append(request.type)
+        return register(self, request)
+
+    answered_when_declared: list[int] = []
+
+    class Counted(program.PipelineAlerts):
+        def __init__(self, *args, **kwargs):
+            answered_when_declared.append(answered.count("databricks:index/pipeline:Pipeline"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(recorder.RecordingMonitor, "RegisterResource", counting)
+    monkeypatch.setattr(program, "PipelineAlerts", Counted)
+    plan = project.plan("dev")
+    pipelines = sum(r["type"] == "databricks:index/pipeline:Pipeline" for r in plan.resources)
+    assert pipelines >= 44
+    # Pipelines come first, then schedules, then alerts: by the last alerts, every pipeline has
+    # long been answered.
+    assert answered_when_declared[-1] == pipelines
