@@ -1,11 +1,12 @@
 """`PipelineAlerts`: every metric of guide 6.1 watched for one pipeline, as Databricks SQL alerts.
 
-Children (one pair per metric; names fixed by metric id), see `components.alerting`:
-  - `<name>-<metric>`              databricks.AlertV2
-  - `<name>-<metric>-permissions`  databricks.Permissions: viewers CAN_READ, managers CAN_MANAGE
+Children, one per metric (names fixed by metric id), see `components.alerting`:
+  - `<name>-<metric>`  databricks.AlertV2, in the stack's alert folder, whose ACL it inherits
+    (without a folder: its own `<name>-<metric>-permissions`)
 
 Metrics: failed-updates (P1), availability (P1), processing-lag (P2), expectation-pass-rate,
-drop-rate, cpu-utilization, memory-utilization (P3); and, when the pipeline has cost limits
+drop-rate, cpu-utilization, memory-utilization (P3; only on classic compute: serverless compute
+has no node records, so those two could never fire); and, when the pipeline has cost limits
 (guide 11.3), daily-cost (P4) and monthly-cost (P3). Cost is no outage, so the guide's
 "critical" monthly overrun is P3 here, not a page.
 """
@@ -91,6 +92,8 @@ PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Th
         lambda t: t.memory_percent,
     ),
 )
+# Measured from `system.compute.node_timeline`, which has no rows for serverless compute.
+CLUSTER_METRICS = frozenset({"cpu-utilization", "memory-utilization"})
 DAILY_COST = Metric(
     "daily-cost", "spend over the daily limit", "list_cost_usd", "GREATER_THAN", Severity.P4, "cost-overrun.md"
 )
@@ -106,6 +109,8 @@ class PipelineAlertsArgs:
     """Physical pipeline name, shown in every alert's title."""
     settings: AlertSettings
     thresholds: Thresholds = field(default_factory=Thresholds)
+    serverless: bool = False
+    """No CPU or memory alerts: serverless compute reports no node metrics."""
     daily_limit_usd: int | None = None
     monthly_budget_usd: int | None = None
     cost_tags: Mapping[str, str] = field(default_factory=dict)
@@ -121,7 +126,11 @@ class PipelineAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lakeflow:index:PipelineAlerts", name, None, opts)
-        plan = [(m, query(args.pipeline), threshold(args.thresholds)) for m, query, threshold in PIPELINE_METRICS]
+        plan = [
+            (m, query(args.pipeline), threshold(args.thresholds))
+            for m, query, threshold in PIPELINE_METRICS
+            if not (args.serverless and m.id in CLUSTER_METRICS)
+        ]
         if args.daily_limit_usd is not None:
             plan.append((DAILY_COST, queries.cost_dollars(args.cost_tags, "day"), args.daily_limit_usd))
         if args.monthly_budget_usd is not None:

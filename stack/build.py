@@ -185,6 +185,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 display_name=physical_name(cfg, spec.name),
                 settings=alerting,
                 thresholds=alert_thresholds(spec),
+                serverless=spec.serverless,
                 daily_limit_usd=spec.cost.daily_limit_usd,
                 monthly_budget_usd=spec.cost.monthly_budget_usd,
                 cost_tags={"Environment": cfg.environment, "Pipeline": spec.name},

@@ -11,13 +11,13 @@ import pulumi_databricks as databricks
 import pytest
 
 from components import DltPipeline, DltPipelineArgs
-from components.pipeline_alerts import PIPELINE_METRICS
+from components.pipeline_alerts import CLUSTER_METRICS, PIPELINE_METRICS
 from offline.diff import diff_plans, main
 from offline.recorder import record
 from settings.models import Library, PathRef
 from tests.conftest import ROOT
 
-METRIC_IDS = [m.id for m, _, _ in PIPELINE_METRICS]
+METRIC_IDS = {m.id for m, _, _ in PIPELINE_METRICS}
 
 pytestmark = pytest.mark.plan
 
@@ -62,7 +62,8 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
     (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
     d = diff_plans(before, plan_json(project))
     deleted = {c.name for c in d.changed if c.action == "delete"}
-    alerts = {f"invoice_ingest-{m}" for m in METRIC_IDS}  # their permissions are the alert folder's
+    # Their permissions are the alert folder's; serverless: no CPU or memory alerts.
+    alerts = {f"invoice_ingest-{m}" for m in METRIC_IDS - CLUSTER_METRICS}
     assert (
         deleted
         == {
@@ -353,7 +354,7 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
     assert md.startswith("<!-- lakeflow-diff:dev -->")
     assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
     assert "```mermaid" in md and "[!CAUTION]" in md
-    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 14  # 3 components, 11 children
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 12  # 3 components, 9 children
     urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
     assert main([*args, "--allow-destroy", urn]) == 0
 
