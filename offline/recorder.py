@@ -267,7 +267,8 @@ def _fast_runtime() -> Iterator[None]:
       does not record it. The SDK has no public switch for this, hence the swap of its private
       `_get_stack_trace` (pinned SDK; the test above fails if the name goes away).
     """
-    _ensure_event_loop().set_default_executor(_InlineExecutor())
+    loop = _ensure_event_loop()
+    loop.set_default_executor(_InlineExecutor())
     thresholds = gc.get_threshold()
     stack_trace = runtime_resource._get_stack_trace
     gc.freeze()
@@ -277,6 +278,7 @@ def _fast_runtime() -> Iterator[None]:
         yield
     finally:
         runtime_resource._get_stack_trace = stack_trace
+        loop.set_default_executor(ThreadPoolExecutor())  # what asyncio would make: threads, started on demand
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 
