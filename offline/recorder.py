@@ -205,7 +205,6 @@ def record(
     """Run `program` as stack `project/stack` under mocks; return what it registered.
     `references`: outputs of the stacks it reads through StackReference."""
     plan = Plan(project, stack)
-    runtime_settings.ROOT.set(None)  # each plan starts from a fresh root stack
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
     pulumi.runtime.set_mocks(
         _PreviewMocks(references),
@@ -215,9 +214,9 @@ def record(
         monitor=RecordingMonitor(plan, references),
         logger=_collecting_logger(plan.warnings),
     )
-    # set_mocks leaves a root stack already closed to `pulumi.run`; the program gets a fresh one
-    # from `run_in_stack`, as the language host runs a `__main__.py`: the program first, then the
-    # async entry point it gave `pulumi.run`, then the stack's outputs.
+    # Each plan gets a fresh root stack from `run_in_stack` (set_mocks may leave one, already
+    # closed to `pulumi.run`), as the language host runs a `__main__.py`: the program first, then
+    # the async entry point it gave `pulumi.run`, then the stack's outputs.
     runtime_settings.ROOT.set(None)
     roots: list[Any] = []
 
@@ -265,7 +264,7 @@ def _fast_runtime() -> Iterator[None]:
     - no stack trace per registration: the SDK walks and converts the whole Python stack for
       every resource so that the engine can point at the source line of an error; the plan
       does not record it. The SDK has no public switch for this, hence the swap of its private
-      `_get_stack_trace` (pinned SDK; the test above fails if the name goes away).
+      `_get_stack_trace` (pinned SDK; every plan, and so every test, fails if the name goes away).
     """
     loop = _ensure_event_loop()
     loop.set_default_executor(_InlineExecutor())

@@ -186,6 +186,7 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     import threading
 
     from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.sync_await import _ensure_event_loop
 
     from offline import recorder
     from offline.plan import plan_stack
@@ -197,8 +198,6 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     assert runtime_resource._get_stack_trace is swapped
     assert gc.get_threshold() == thresholds
     assert threading.active_count() == threads  # no executor thread was started for the monitor
-    from pulumi.runtime.sync_await import _ensure_event_loop
-
     loop = _ensure_event_loop()
     on = loop.run_until_complete(loop.run_in_executor(None, threading.get_ident))
     assert on != threading.get_ident()  # afterwards the loop's executor is a thread pool again
