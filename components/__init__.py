@@ -4,7 +4,7 @@ itself, derives child names from its own name, and inherits providers from the c
 from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.dlt_pipeline import DltPipeline, DltPipelineArgs
 from components.monitoring_dashboard import MonitoringDashboard, MonitoringDashboardArgs
-from components.pipeline_alerts import PipelineAlerts, PipelineAlertsArgs
+from components.pipeline_alerts import PipelineAlerts, PipelineAlertsArgs, WatchedPipeline
 from components.pipeline_schedule import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "PipelineSchedule",
     "PipelineScheduleArgs",
     "UpstreamPipeline",
+    "WatchedPipeline",
 ]

@@ -1,9 +1,11 @@
 """One Databricks SQL alert (AlertV2), in the stack's alert folder whose ACL it inherits: shared
 by the alert components.
 
-Every alert evaluates a query whose single column is compared to a threshold, on the stack's
-warehouse and schedule, notifies the destinations of its severity (none: muted), re-alerts every
-5 minutes while triggered (guide 6.3's rearm), and says its severity, response time and runbook.
+Every alert runs a query that lists what is over its threshold (one row per pipeline, or for the
+environment) on the stack's warehouse and schedule, triggers when that list is not empty, notifies
+the destinations of its severity (none: muted), re-alerts every 5 minutes while triggered (guide
+6.3's rearm: a pipeline that crosses while another already has is in the next notification), and
+says its severity, response time and runbook.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ class Metric:
     id: str
     title: str
     column: str
-    """The query's single output column the alert evaluates."""
+    """The measurement's column."""
     operator: str
+    """How the measurement compares with its threshold to be a breach (GREATER_THAN, LESS_THAN)."""
     severity: Severity
     runbook: str
 
@@ -72,10 +75,20 @@ def alert_folder(path: str, viewers: Sequence[str], managers: Sequence[str]) -> 
 
 
 def register_alert(
-    name: str, title: str, metric: Metric, sql: str, threshold: float, s: AlertSettings, parent: pulumi.Resource
+    name: str,
+    title: str,
+    metric: Metric,
+    sql: str,
+    s: AlertSettings,
+    parent: pulumi.Resource,
+    subject: str = "pipeline",
 ) -> databricks.AlertV2:
     """`<name>` (AlertV2), in the stack's alert folder, or with its own `<name>-permissions` when
-    there is no folder and anyone is granted access."""
+    there is no folder and anyone is granted access.
+
+    `sql` lists the breaches, one row per `subject` (a pipeline, or the environment) over its own
+    threshold (monitoring.queries' stack-wide verdicts): the alert counts the rows and triggers on
+    any. No row (nothing crossed, or no data yet) is OK."""
     child = pulumi.ResourceOptions(parent=parent)
     in_folder = pulumi.ResourceOptions(parent=parent, depends_on=[s.folder.directory]) if s.folder else child
     alert = databricks.AlertV2(
@@ -83,20 +96,19 @@ def register_alert(
         display_name=f"[{metric.severity}] {title}: {metric.title}",
         custom_description=(
             f"Severity {metric.severity} (respond within {metric.severity.response_time}). "
-            f"Runbook: {s.runbook_base_url}{metric.runbook}"
+            f"Triggered while any {subject} is over its threshold; the query result lists each one "
+            f"with its {metric.column} and threshold. Runbook: {s.runbook_base_url}{metric.runbook}"
         ),
-        # No data yet (NULL: no expectations, no finished update) is no incident: it becomes an
-        # empty result, which `empty_result_state` maps to OK.
-        query_text=f"SELECT * FROM (\n{sql}\n) AS measured\nWHERE {metric.column} IS NOT NULL",
+        query_text=sql,
         warehouse_id=s.warehouse_id,
         schedule=databricks.AlertV2ScheduleArgs(
             quartz_cron_schedule=s.cron, timezone_id=s.timezone, pause_status=s.pause_status.value
         ),
         evaluation=databricks.AlertV2EvaluationArgs(
-            source=databricks.AlertV2EvaluationSourceArgs(name=metric.column),
-            comparison_operator=metric.operator,
+            source=databricks.AlertV2EvaluationSourceArgs(name=subject, aggregation="COUNT"),
+            comparison_operator="GREATER_THAN",
             threshold=databricks.AlertV2EvaluationThresholdArgs(
-                value=databricks.AlertV2EvaluationThresholdValueArgs(double_value=float(threshold))
+                value=databricks.AlertV2EvaluationThresholdValueArgs(double_value=0.0)
             ),
             empty_result_state="OK",
             notification=databricks.AlertV2EvaluationNotificationArgs(

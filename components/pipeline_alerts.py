@@ -1,20 +1,26 @@
-"""`PipelineAlerts`: every metric of guide 6.1 watched for one pipeline, as Databricks SQL alerts.
+"""`PipelineAlerts`: every metric of guide 6.1 watched for every pipeline of the stack, as Databricks
+SQL alerts: one alert per metric, not one per pipeline and metric (docs/adr/0004).
 
 Children, one per metric (names fixed by metric id), see `components.alerting`:
   - `<name>-<metric>`  databricks.AlertV2, in the stack's alert folder, whose ACL it inherits
     (without a folder: its own `<name>-<metric>-permissions`)
 
+Each alert's query measures every watched pipeline and lists the ones over their own threshold
+(monitoring.queries: `event_log_breaches`, `node_breaches`, `cost_breaches`); the alert triggers
+while that list is not empty.
+
 Metrics: failed-updates (P1), availability (P1), processing-lag (P2), expectation-pass-rate,
-drop-rate, cpu-utilization, memory-utilization (P3; only on classic compute: serverless compute
-has no node records, so those two could never fire); and, when the pipeline has cost limits
-(guide 11.3), daily-cost (P4) and monthly-cost (P3). Cost is no outage, so the guide's
-"critical" monthly overrun is P3 here, not a page.
+drop-rate, cpu-utilization, memory-utilization (P3; only pipelines on classic compute: serverless
+compute has no node records, so they could never cross); and, over the pipelines with cost limits
+(guide 11.3), daily-cost (P4) and monthly-cost (P3). Cost is no outage, so the guide's "critical"
+monthly overrun is P3 here, not a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_databricks as databricks
@@ -93,7 +99,7 @@ PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Th
     ),
 )
 # Measured from `system.compute.node_timeline`, which has no rows for serverless compute.
-CLUSTER_METRICS = frozenset({"cpu-utilization", "memory-utilization"})
+CLUSTER_METRICS: Mapping[str, Literal["cpu", "memory"]] = {"cpu-utilization": "cpu", "memory-utilization": "memory"}
 DAILY_COST = Metric(
     "daily-cost", "spend over the daily limit", "list_cost_usd", "GREATER_THAN", Severity.P4, "cost-overrun.md"
 )
@@ -103,22 +109,28 @@ MONTHLY_COST = Metric(
 
 
 @dataclass(frozen=True)
-class PipelineAlertsArgs:
-    pipeline: PipelineRef
-    display_name: str
-    """Physical pipeline name, shown in every alert's title."""
-    settings: AlertSettings
+class WatchedPipeline:
+    ref: PipelineRef
     thresholds: Thresholds = field(default_factory=Thresholds)
     serverless: bool = False
-    """No CPU or memory alerts: serverless compute reports no node metrics."""
+    """Not in the CPU and memory alerts: serverless compute reports no node metrics."""
     daily_limit_usd: int | None = None
     monthly_budget_usd: int | None = None
-    cost_tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags that attribute billing usage to this pipeline (for the cost alerts)."""
+
+
+@dataclass(frozen=True)
+class PipelineAlertsArgs:
+    display_name: str
+    """Shown in every alert's title, e.g. `prod_pipelines`."""
+    environment: str
+    """Value of the Environment tag: the clusters and usage the system-table metrics look at."""
+    pipelines: Sequence[WatchedPipeline]
+    settings: AlertSettings
 
     def __post_init__(self) -> None:
-        if (self.daily_limit_usd or self.monthly_budget_usd) and not self.cost_tags:
-            raise ValueError(f"PipelineAlerts {self.display_name!r}: cost limits need cost_tags")
+        names = [p.ref.name for p in self.pipelines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"PipelineAlerts {self.display_name!r}: a pipeline is watched twice: {names}")
 
 
 class PipelineAlerts(pulumi.ComponentResource):
@@ -126,17 +138,35 @@ class PipelineAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lakeflow:index:PipelineAlerts", name, None, opts)
-        plan = [
-            (m, query(args.pipeline), threshold(args.thresholds))
-            for m, query, threshold in PIPELINE_METRICS
-            if not (args.serverless and m.id in CLUSTER_METRICS)
-        ]
-        if args.daily_limit_usd is not None:
-            plan.append((DAILY_COST, queries.cost_dollars(args.cost_tags, "day"), args.daily_limit_usd))
-        if args.monthly_budget_usd is not None:
-            plan.append((MONTHLY_COST, queries.cost_dollars(args.cost_tags, "month"), args.monthly_budget_usd))
         self.alerts = {
-            m.id: register_alert(f"{name}-{m.id}", args.display_name, m, sql, threshold, args.settings, self)
-            for m, sql, threshold in plan
+            metric.id: register_alert(f"{name}-{metric.id}", args.display_name, metric, sql, args.settings, self)
+            for metric, sql in _breach_queries(args)
         }
         self.register_outputs({k: a.id for k, a in self.alerts.items()})
+
+
+def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
+    """(metric, the query listing the pipelines over their threshold), for each metric that watches any."""
+    env, pipelines = args.environment, args.pipelines
+    if not pipelines:
+        return []
+    out = []
+    for metric, query, threshold in PIPELINE_METRICS:
+        if metric.id in CLUSTER_METRICS:
+            classic = [(p.ref, threshold(p.thresholds)) for p in pipelines if not p.serverless]
+            if classic:
+                out.append((metric, queries.node_breaches(CLUSTER_METRICS[metric.id], env, classic)))
+        else:
+            measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in pipelines]
+            out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
+    for metric, period, limits in (
+        (DAILY_COST, "day", {p.ref.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
+        (
+            MONTHLY_COST,
+            "month",
+            {p.ref.name: p.monthly_budget_usd for p in pipelines if p.monthly_budget_usd is not None},
+        ),
+    ):
+        if limits:
+            out.append((metric, queries.cost_breaches(period, env, limits)))  # type: ignore[arg-type]
+    return out

@@ -1,8 +1,14 @@
-"""Databricks SQL for per-pipeline monitoring alerts and the stack dashboard.
+"""Databricks SQL for the stack's monitoring alerts, the health check and the stack dashboard.
 
-Pure Python: every function returns the text of one Databricks SQL query and touches nothing. The alert
-queries return one row with one numeric column (what a Databricks SQL alert compares with its threshold); the
-dashboard datasets return one row per hour, day, table or pipeline.
+Pure Python: every function returns the text of one Databricks SQL query and touches nothing.
+
+- Per-pipeline measurements (`failed_updates`, `processing_lag_minutes`, ...) return one row with one numeric
+  column: the value of one metric for one pipeline. `make health` runs them one by one.
+- Stack-wide verdicts (`event_log_breaches`, `node_breaches`, `cost_breaches`) are what the alerts run: one query
+  per metric for the whole stack, returning one row per pipeline (or environment) whose measurement crosses its
+  own threshold, with columns `<subject>`, `<metric column>`, `threshold`. No row: all is well. The thresholds
+  are a `watched (<subject>, threshold)` VALUES table at the top of the query, so each pipeline keeps its own.
+- Dashboard datasets return one row per hour, day, table or pipeline.
 
 Sources, and the documentation the column names were checked against:
 
@@ -41,24 +47,32 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from textwrap import dedent
+from textwrap import dedent, indent
 from typing import Literal
 
 __all__ = [
     "PipelineRef",
     "availability",
-    "cost_dollars",
+    "cost_breaches",
     "cpu_utilization",
     "data_quality_trend",
     "dbu_by_pipeline",
     "drop_rate",
+    "event_log_breaches",
     "execution_summary",
     "expectation_pass_rate",
     "failed_updates",
     "latency_by_table",
     "memory_utilization",
+    "node_breaches",
     "processing_lag_minutes",
 ]
+
+# A Databricks SQL alert's comparison operators, as SQL.
+OPERATORS = {"GREATER_THAN": ">", "LESS_THAN": "<"}
+
+_WATCHED_ROW = re.compile(r"^    \('((?:[^'\\]|\\.)*)', .*?([-0-9.e+]+)\),?$", re.M)
+_VERDICT_CONDITION = re.compile(r"^WHERE m\.(\w+) ([<>]) w\.threshold$", re.M)
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
@@ -250,29 +264,132 @@ def memory_utilization(p: PipelineRef, window_minutes: int = 30) -> str:
     return _node_average(p, window_minutes, "n.mem_used_percent", "memory_percent")
 
 
-def cost_dollars(tags: Mapping[str, str], period: Literal["day", "month"]) -> str:
-    """Column `list_cost_usd`: list-price dollars of the usage carrying every given tag, today or month to date.
+# --- stack-wide verdicts: what the alerts run --------------------------------------------------------------------
 
-    usage_quantity x list price (pricing.effective_list.default, else pricing.default, in USD) for the
-    `system.billing.usage` records whose custom_tags match every key/value in `tags`, for usage_date =
-    current_date() ("day") or usage_date from the first of the month ("month"). Corrections (retraction and
-    restatement records) are summed with the originals, as Databricks intends. 0 when there was no usage.
-    List price, not the negotiated price; billing records typically arrive within hours, so today is partial.
+
+def event_log_breaches(column: str, operator: str, measurements: Sequence[tuple[PipelineRef, str, float]]) -> str:
+    """Columns `pipeline`, `<column>`, `threshold`: the pipelines whose event-log measurement crosses its threshold.
+
+    `measurements` are (pipeline, its per-pipeline query returning `column`, e.g. `failed_updates(p)`, threshold).
+    Each pipeline publishes its own event log, so the measurements are one UNION ALL branch per pipeline, and each
+    pipeline is measured exactly as `make health` measures it. A NULL measurement (no data yet) is no breach.
     """
-    if period == "day":
-        when = "u.usage_date = current_date()"
-    elif period == "month":
-        when = "u.usage_date >= date_trunc('MONTH', current_date())"
-    else:
+    if not measurements:
+        raise ValueError("at least one pipeline to watch is required")
+    branches = "\n  UNION ALL\n".join(
+        f"  SELECT\n    {_string(p.name)} AS pipeline,\n    m.{column}\n"
+        f"  FROM (\n{indent(sql.rstrip(), '    ')}\n  ) AS m"
+        for p, sql, _ in measurements
+    )
+    watched = _watched(["pipeline", "threshold"], [(p.name, t) for p, _, t in measurements])
+    return f"{watched},\nmeasured AS (\n{branches}\n)\n{_verdict('pipeline', column, operator)}"
+
+
+def node_breaches(
+    metric: Literal["cpu", "memory"],
+    environment: str,
+    watched: Sequence[tuple[PipelineRef, float]],
+    window_minutes: int = 30,
+) -> str:
+    """Columns `pipeline`, `cpu_percent` | `memory_percent`, `threshold`: the pipelines whose nodes averaged above
+    their threshold over the last `window_minutes`.
+
+    One pass over `system.compute.node_timeline` for the whole stack: a node record belongs to the pipeline named by
+    the Pipeline tag of its cluster (for a blue/green pipeline, only the live slot's clusters, by their Slot tag),
+    among the clusters tagged Environment=<environment>. Per pipeline, the same average as `cpu_utilization` /
+    `memory_utilization`; a pipeline without node records in the window is no breach.
+    """
+    if metric not in _NODE_METRICS:
+        raise ValueError(f"metric must be 'cpu' or 'memory', got {metric!r}")
+    if not watched:
+        raise ValueError("at least one pipeline to watch is required")
+    value, column = _NODE_METRICS[metric]
+    window = _interval(window_minutes, "MINUTES", "window_minutes")
+    rows = [(p.name, p.slot, t) for p, t in watched]
+    return (
+        _watched(["pipeline", "slot", "threshold"], rows)
+        + ",\n"
+        + _sql(f"""
+            pipeline_clusters AS (
+              SELECT DISTINCT
+                c.workspace_id,
+                c.cluster_id,
+                w.pipeline
+              FROM system.compute.clusters AS c
+              JOIN watched AS w
+                ON c.tags['Pipeline'] = w.pipeline
+                AND (w.slot IS NULL OR c.tags['Slot'] = w.slot)
+              WHERE {_and(_tag_conditions("c.tags", {"Environment": environment}), 16)}
+            ),
+            measured AS (
+              SELECT
+                c.pipeline,
+                avg({value}) AS {column}
+              FROM system.compute.node_timeline AS n
+              JOIN pipeline_clusters AS c
+                ON c.workspace_id = n.workspace_id
+                AND c.cluster_id = n.cluster_id
+              WHERE n.start_time >= current_timestamp() - {window}
+              GROUP BY c.pipeline
+            )
+        """)
+        + _verdict("pipeline", column, "GREATER_THAN")
+    )
+
+
+def cost_breaches(
+    period: Literal["day", "month"],
+    environment: str,
+    limits: Mapping[str, float],
+    by: Literal["Pipeline", "Environment"] = "Pipeline",
+) -> str:
+    """Columns `pipeline` | `environment`, `list_cost_usd`, `threshold`: who spent more than their limit in dollars,
+    today or month to date.
+
+    The usage tagged Environment=<environment>, grouped by the `by` tag (Pipeline: each pipeline, keyed by
+    `limits`; Environment: the environment as a whole), priced at list price: usage_quantity x
+    pricing.effective_list.default (else pricing.default) in USD, matched on SKU, cloud, unit and validity;
+    usage_date = current_date() ("day") or from the first of the month ("month"). Corrections (retraction and
+    restatement records) are summed with the originals, as Databricks intends. List price, not the negotiated
+    price; billing records typically arrive within hours, so today is partial. No usage is no breach.
+    """
+    if period not in ("day", "month"):
         raise ValueError(f"period must be 'day' or 'month', got {period!r}")
-    return _sql(f"""
-        SELECT
-          coalesce(sum(u.usage_quantity * {_UNIT_PRICE}), 0) AS list_cost_usd
-        FROM system.billing.usage AS u
-        JOIN system.billing.list_prices AS lp
-          ON {_and(_PRICE_MATCH, 10)}
-        WHERE {_and([when, *_tag_conditions("u.custom_tags", tags)], 10)}
-    """)
+    if by not in ("Pipeline", "Environment"):
+        raise ValueError(f"by must be 'Pipeline' or 'Environment', got {by!r}")
+    if not limits:
+        raise ValueError("at least one limit is required")
+    when = "u.usage_date = current_date()" if period == "day" else "u.usage_date >= date_trunc('MONTH', current_date())"
+    subject, group = by.lower(), f"u.custom_tags[{_string(by)}]"
+    return (
+        _watched([subject, "threshold"], list(limits.items()))
+        + ",\n"
+        + _sql(f"""
+            measured AS (
+              SELECT
+                {group} AS {subject},
+                sum(u.usage_quantity * {_UNIT_PRICE}) AS list_cost_usd
+              FROM system.billing.usage AS u
+              JOIN system.billing.list_prices AS lp
+                ON {_and(_PRICE_MATCH, 16)}
+              WHERE {_and([when, *_tag_conditions("u.custom_tags", {"Environment": environment})], 16)}
+              GROUP BY {group}
+            )
+        """)
+        + _verdict(subject, "list_cost_usd", "GREATER_THAN")
+    )
+
+
+def breach_conditions(sql: str) -> list[str]:
+    """`<subject> <column> <op> <threshold>` for each row of a stack-wide verdict's `watched` table, in order, as
+    written by this module (e.g. `sales_pipeline pass_rate < 0.98`); [] for any other SQL. For reading a plan."""
+    verdict = _VERDICT_CONDITION.search(sql)
+    if not verdict or not sql.startswith("WITH watched ("):
+        return []
+    block = sql[: sql.index("\n)")]
+    rows = _WATCHED_ROW.findall(block)
+    subject = [re.sub(r"\\(.)", r"\1", name) for name, _ in rows]
+    return [f"{name} {verdict[1]} {verdict[2]} {value}" for name, (_, value) in zip(subject, rows, strict=True)]
 
 
 # --- dashboard datasets: several rows ------------------------------------------------------------------------
@@ -413,7 +530,7 @@ def dbu_by_pipeline(environment: str) -> str:
     """Columns `pipeline`, `dbus`, `list_cost_usd`: DBU usage tagged Environment=<environment>, last 30 days.
 
     One row per value of the Pipeline tag (custom_tags['Pipeline']), over `system.billing.usage` records in DBUs
-    with usage_date in the last 30 days; list_cost_usd prices them as `cost_dollars` does (NULL for a pipeline
+    with usage_date in the last 30 days; list_cost_usd prices them as `cost_breaches` does (NULL for a pipeline
     whose SKUs have no USD list price). Most expensive first.
     """
     if not isinstance(environment, str) or not environment:
@@ -463,6 +580,45 @@ def _node_average(p: PipelineRef, window_minutes: int, value: str, column: str) 
           AND c.cluster_id = n.cluster_id
         WHERE n.start_time >= current_timestamp() - {window}
     """)
+
+
+_NODE_METRICS = {
+    "cpu": ("n.cpu_user_percent + n.cpu_system_percent", "cpu_percent"),
+    "memory": ("n.mem_used_percent", "memory_percent"),
+}
+
+
+def _watched(columns: Sequence[str], rows: Sequence[tuple[str | float | None, ...]]) -> str:
+    """`WITH watched (<columns>) AS (VALUES ...)`: who is watched, and against which threshold (one row per line)."""
+    values = ",\n".join("    (" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+    return f"WITH watched ({', '.join(columns)}) AS (\n  VALUES\n{values}\n)"
+
+
+def _verdict(subject: str, column: str, operator: str) -> str:
+    """The rows of `measured` that cross their `watched` threshold: the breaches, in a stable order."""
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {sorted(OPERATORS)}, got {operator!r}")
+    return _sql(f"""
+        SELECT
+          w.{subject},
+          m.{column},
+          w.threshold
+        FROM watched AS w
+        JOIN measured AS m
+          ON m.{subject} = w.{subject}
+        WHERE m.{column} {OPERATORS[operator]} w.threshold
+        ORDER BY w.{subject}
+    """)
+
+
+def _literal(value: str | float | None) -> str:
+    if value is None:
+        return "CAST(NULL AS STRING)"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValueError(f"expected a string, a number or None, got {value!r}")
+    return repr(float(value))
 
 
 def _table(name: str) -> str:

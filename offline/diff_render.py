@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -14,9 +15,20 @@ ACK_HELP = (
 )
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, limit: int = 70) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 70 else text[:67] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _values(old: Any, new: Any) -> tuple[str, str]:
+    """Before and after, short. Of two texts of several lines (an alert's SQL), only the lines that
+    differ: a threshold changed among 500 pipelines shows as that one row."""
+    if not (isinstance(old, str) and isinstance(new, str) and "\n" in old + new):
+        return _value(old), _value(new)
+    diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))
+    gone = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
+    came = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
+    return tuple(_value(f"lines: {'; '.join(side)}" if side else "(no line)", 160) for side in (gone, came))  # type: ignore[return-value]
 
 
 def _title(change: ResourceChange) -> str:
@@ -36,7 +48,7 @@ def render_text(diff: Diff, base: str) -> str:
         for reason in change.replace_reasons:
             lines.append(f"        replace: {reason}")
         for c in change.changes:
-            lines.append(f"        {c.path}: {_value(c.old)} -> {_value(c.new)}")
+            lines.append("        {}: {} -> {}".format(c.path, *_values(c.old, c.new)))
     if not diff.changed:
         lines.append("  no changes")
     lines.append(diff.summary())
@@ -78,7 +90,9 @@ def render_markdown(diff: Diff, base: str) -> str:
             out.append(f"- **replace**: {reason}")
         if change.changes:
             out += ["| input | before | after |", "|---|---|---|"]
-            out += [f"| `{c.path}` | `{_escape(_value(c.old))}` | `{_escape(_value(c.new))}` |" for c in change.changes]
+            for c in change.changes:
+                before, after = _values(c.old, c.new)
+                out.append(f"| `{c.path}` | `{_escape(before)}` | `{_escape(after)}` |")
         out += ["", "</details>"]
     if diff.changed:
         out += ["", mermaid(diff)]

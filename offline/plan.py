@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from monitoring.queries import breach_conditions
 from settings.errors import ConfigErrors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +152,10 @@ def render_tree(plan: Any) -> str:
     return "\n".join(lines)
 
 
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(", ", 1)[0] + ", …"
+
+
 def _short(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
@@ -215,14 +220,16 @@ def describe(res: dict[str, Any]) -> list[str]:
         return ["; ".join(f"{g['principal']}: {', '.join(g['privileges'])}" for g in i.get("grants", []))]
     if kind == "AlertV2":
         e = i.get("evaluation", {})
-        value = (e.get("threshold") or {}).get("value", {}).get("doubleValue")
+        source, value = e.get("source", {}), (e.get("threshold") or {}).get("value", {}).get("doubleValue")
         subscribers = len((e.get("notification") or {}).get("subscriptions", []))
         schedule = i.get("schedule", {})
+        watched = breach_conditions(i.get("queryText") or "")
         return [
             i.get("displayName", ""),
-            f"{e.get('source', {}).get('name')} {e.get('comparisonOperator')} {value}; "
+            f"{source.get('aggregation', '')}({source.get('name')}) {e.get('comparisonOperator')} {value}; "
             f"'{schedule.get('quartzCronSchedule')}' {schedule.get('pauseStatus')}; "
             + (f"{subscribers} destination(s)" if subscribers else "muted"),
+            *([f"breach when: {_shorten(', '.join(watched))}"] if watched else []),
         ]
     if kind == "NotificationDestination":
         config = i.get("config")

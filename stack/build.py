@@ -30,6 +30,7 @@ from components import (
     PipelineSchedule,
     PipelineScheduleArgs,
     UpstreamPipeline,
+    WatchedPipeline,
 )
 from components.alerting import AlertSettings, alert_folder
 from components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
@@ -177,21 +178,24 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         )
         for s in settings.pipelines
     }
-    for spec in settings.pipelines:
-        PipelineAlerts(
-            spec.name,
-            PipelineAlertsArgs(
-                pipeline=refs[spec.name],
-                display_name=physical_name(cfg, spec.name),
-                settings=alerting,
-                thresholds=alert_thresholds(spec),
-                serverless=spec.serverless,
-                daily_limit_usd=spec.cost.daily_limit_usd,
-                monthly_budget_usd=spec.cost.monthly_budget_usd,
-                cost_tags={"Environment": cfg.environment, "Pipeline": spec.name},
-            ),
-        )
-        await _let_registrations_run()
+    PipelineAlerts(
+        "pipeline-alerts",
+        PipelineAlertsArgs(
+            display_name=physical_name(cfg, "pipelines"),
+            environment=cfg.environment,
+            pipelines=[
+                WatchedPipeline(
+                    refs[spec.name],
+                    thresholds=alert_thresholds(spec),
+                    serverless=spec.serverless,
+                    daily_limit_usd=spec.cost.daily_limit_usd,
+                    monthly_budget_usd=spec.cost.monthly_budget_usd,
+                )
+                for spec in settings.pipelines
+            ],
+            settings=alerting,
+        ),
+    )
     if cfg.daily_cost_limit_usd or cfg.monthly_cost_limit_usd:
         CostAlerts(
             "environment-cost",

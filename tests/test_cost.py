@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from monitoring.queries import breach_conditions
 from ops.capacity import main as capacity_main
 from ops.capacity import project
 from settings.errors import ConfigErrors
@@ -81,8 +82,9 @@ def test_serverless_usage_is_attributed_through_a_budget_policy_on_pipeline_and_
 def test_environment_cost_alerts_price_usage_with_list_prices(plans):
     daily = resource(plans["prod"], "AlertV2", "environment-cost-daily-cost")["inputs"]
     monthly = resource(plans["prod"], "AlertV2", "environment-cost-monthly-cost")["inputs"]
-    assert daily["evaluation"]["threshold"]["value"]["doubleValue"] == 1200
-    assert monthly["evaluation"]["threshold"]["value"]["doubleValue"] == 25000
+    assert breach_conditions(daily["queryText"]) == ["prod list_cost_usd > 1200.0"]
+    assert breach_conditions(monthly["queryText"]) == ["prod list_cost_usd > 25000.0"]
+    assert daily["evaluation"]["source"] == {"name": "environment", "aggregation": "COUNT"}
     for alert in (daily, monthly):
         assert "system.billing.usage" in alert["queryText"] and "system.billing.list_prices" in alert["queryText"]
     assert by_type(plans["dev"], "CostAlerts") == []

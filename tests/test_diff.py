@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from unittest.mock import ANY
 
 import pulumi
 import pulumi_databricks as databricks
@@ -12,6 +13,7 @@ import pytest
 
 from components import DltPipeline, DltPipelineArgs
 from components.pipeline_alerts import CLUSTER_METRICS, PIPELINE_METRICS
+from monitoring.queries import breach_conditions
 from offline.diff import diff_plans, main
 from offline.recorder import record
 from settings.models import Library, PathRef
@@ -51,9 +53,14 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     assert changes == {
         "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
         "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
-        # the lag a 4-hourly batch may have between runs
-        "sales_pipeline-processing-lag": [("evaluation.threshold.value.doubleValue", 420, 300)],
+        # the lag a 4-hourly batch may have between runs: the stack's lag alert holds it to 60 + 240 minutes
+        "pipeline-alerts-processing-lag": [("queryText", ANY, ANY)],
     }
+    (_, old, new), *_ = [
+        (x.path, x.old, x.new) for c in d.changed if c.name == "pipeline-alerts-processing-lag" for x in c.changes
+    ]
+    assert set(breach_conditions(old)) - set(breach_conditions(new)) == {"sales_pipeline lag_minutes > 420.0"}
+    assert set(breach_conditions(new)) - set(breach_conditions(old)) == {"sales_pipeline lag_minutes > 300.0"}
     assert d.violations == []
 
 
@@ -62,27 +69,24 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
     (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
     d = diff_plans(before, plan_json(project))
     deleted = {c.name for c in d.changed if c.action == "delete"}
-    # Their permissions are the alert folder's; serverless: no CPU or memory alerts.
-    alerts = {f"invoice_ingest-{m}" for m in METRIC_IDS - CLUSTER_METRICS}
-    assert (
-        deleted
-        == {
-            "invoice_ingest",
-            "invoice_ingest-pipeline",
-            "invoice_ingest-permissions",
-            "invoice_ingest-job",
-            "invoice_ingest-job-permissions",
-            "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it
-            # and its snapshot job, which snapshots nothing any more
-            "invoice_ingest-snapshot-job",
-            "invoice_ingest-snapshot-job-permissions",
-            "invoice_ingest-snapshot-invoices",
-            "invoice_ingest-snapshot-invoices-permissions",
-            "schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
-            "schema-prod_dr-finance_invoices-grants",
-        }
-        | alerts
-    )
+    assert deleted == {
+        "invoice_ingest",
+        "invoice_ingest-pipeline",
+        "invoice_ingest-permissions",
+        "invoice_ingest-job",
+        "invoice_ingest-job-permissions",
+        "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it
+        # and its snapshot job, which snapshots nothing any more
+        "invoice_ingest-snapshot-job",
+        "invoice_ingest-snapshot-job-permissions",
+        "invoice_ingest-snapshot-invoices",
+        "invoice_ingest-snapshot-invoices-permissions",
+        "schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
+        "schema-prod_dr-finance_invoices-grants",
+    }
+    # The stack's alerts stop watching it, in place (serverless: it was in no CPU or memory alert).
+    watching = {c.name: [x.path for x in c.changes] for c in d.changed if c.name.startswith("pipeline-alerts-")}
+    assert watching == {f"pipeline-alerts-{m}": ["queryText"] for m in METRIC_IDS - set(CLUSTER_METRICS)}
     schema = next(c for c in d.changed if c.name == "schema-prod_dr-finance_invoices")
     assert schema.retained and schema.protected
     # The dashboard loses the pipeline's page, in place.
@@ -125,28 +129,25 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
     project.set_pipeline("customer_churn", data)
     d = diff_plans(before, plan_json(project))
     created = {c.name for c in d.changed if c.action == "create"}
-    alerts = {f"customer_churn-{m}" for m in METRIC_IDS}  # their permissions are the alert folder's
-    assert (
-        created
-        == {
-            "customer_churn",
-            "customer_churn-pipeline",
-            "customer_churn-permissions",
-            "customer_churn-job",
-            "customer_churn-job-permissions",
-            "customer_churn-snapshot-job",
-            "customer_churn-snapshot-job-permissions",
-            *(
-                f"customer_churn-snapshot-{t}{s}"
-                for t in ("customer_profile", "customer_segments")
-                for s in ("", "-permissions")
-            ),
-        }
-        | alerts
-    )
-    # four components named customer_churn (pipeline, schedule, alerts, snapshots) and 17 children
-    assert d.count("create") == 21
-    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"}
+    assert created == {
+        "customer_churn",
+        "customer_churn-pipeline",
+        "customer_churn-permissions",
+        "customer_churn-job",
+        "customer_churn-job-permissions",
+        "customer_churn-snapshot-job",
+        "customer_churn-snapshot-job-permissions",
+        *(
+            f"customer_churn-snapshot-{t}{s}"
+            for t in ("customer_profile", "customer_segments")
+            for s in ("", "-permissions")
+        ),
+    }
+    # three components named customer_churn (pipeline, schedule, snapshots) and 10 children
+    assert d.count("create") == 13
+    # every alert of the stack now watches it too, in place
+    alerts = {f"pipeline-alerts-{m}" for m in METRIC_IDS}
+    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"} | alerts
     assert d.violations == []
 
 
@@ -354,7 +355,7 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
     assert md.startswith("<!-- lakeflow-diff:dev -->")
     assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
     assert "```mermaid" in md and "[!CAUTION]" in md
-    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 12  # 3 components, 9 children
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 6  # 2 components, 4 children
     urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
     assert main([*args, "--allow-destroy", urn]) == 0
 
@@ -372,7 +373,9 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert main(["--stack", "prod", "--base", "HEAD", "--root", str(repo)]) == 0
     out = capsys.readouterr().out
     assert "schedule.quartzCronExpression: 0 0 */6 * * ? -> 0 0 */3 * * ?" in out
-    # the job, its processing-lag alert, the config backup
+    # of the alert's SQL, only the row that changed: the lag a 3-hourly batch may have between runs
+    assert "queryText: lines: ('sales_pipeline', 420.0) -> lines: ('sales_pipeline', 240.0)" in out
+    # the job, the stack's processing-lag alert, the config backup
     assert "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
     assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2

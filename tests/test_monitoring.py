@@ -9,6 +9,7 @@ import pytest
 import sqlglot
 
 from components.pipeline_alerts import CLUSTER_METRICS, DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
+from monitoring.queries import breach_conditions
 from offline.stack_file import read_stack_config
 from tests.conftest import ROOT, STACKS, by_type, live_pipelines, resource
 
@@ -27,64 +28,85 @@ GUIDE_DEFAULTS = {  # guide 6.1
 }
 
 
-def alerts_of(plan, pipeline):
-    prefix = f"{pipeline}-"
-    return {r["name"][len(prefix) :]: r["inputs"] for r in by_type(plan, "AlertV2") if r["name"].startswith(prefix)}
+def alerts(plan):
+    """{metric id: inputs} of the stack's pipeline alerts: one per metric, watching every pipeline."""
+    prefix = "pipeline-alerts-"
+    return {
+        r["name"].removeprefix(prefix): r["inputs"] for r in by_type(plan, "AlertV2") if r["name"].startswith(prefix)
+    }
 
 
-def threshold(alert):
-    e = alert["evaluation"]
-    return e["comparisonOperator"], e["threshold"]["value"]["doubleValue"]
+def thresholds(plan, pipeline):
+    """{metric id: (operator, threshold)} that `pipeline` is held to, read from each alert's query."""
+    ops = {">": "GREATER_THAN", "<": "LESS_THAN"}
+    out = {}
+    for metric, inputs in alerts(plan).items():
+        for condition in breach_conditions(inputs["queryText"]):
+            name, _, op, value = condition.split(" ")
+            if name == pipeline:
+                out[metric] = (ops[op], float(value))
+    return out
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_pipeline_publishes_its_event_log_and_has_every_metric_alert(plans, stack):
+def test_every_pipeline_publishes_its_event_log_and_every_metric_alert_watches_it(plans, stack):
     plan = plans[stack]
+    stack_alerts = alerts(plan)
+    for alert in stack_alerts.values():
+        tree = sqlglot.parse_one(alert["queryText"], read="databricks")  # raises on a syntax error
+        assert tree.named_selects[0] == "pipeline"
+        e = alert["evaluation"]
+        # triggered while the query lists any pipeline; no row (nothing crossed, no data yet) is OK
+        assert e["source"] == {"name": "pipeline", "aggregation": "COUNT"} and e["emptyResultState"] == "OK"
+        assert (e["comparisonOperator"], e["threshold"]["value"]["doubleValue"]) == ("GREATER_THAN", 0)
+        assert e["notification"]["retriggerSeconds"] == 300
+        assert alert["warehouseId"] == WAREHOUSES[stack]
     for name, p in live_pipelines(plan).items():
         log = p["inputs"]["eventLog"]
         assert log["name"] == f"{name}_event_log" and log["catalog"] == stack
-        alerts = alerts_of(plan, name)
+        watched = thresholds(plan, name)
         if p["inputs"].get("serverless"):
             # Serverless compute has no node records: CPU and memory alerts could never fire.
-            assert set(GUIDE_DEFAULTS) - CLUSTER_METRICS <= set(alerts) and not CLUSTER_METRICS & set(alerts)
+            assert set(GUIDE_DEFAULTS) - set(CLUSTER_METRICS) <= set(watched) and not set(CLUSTER_METRICS) & set(
+                watched
+            )
         else:
-            assert set(GUIDE_DEFAULTS) <= set(alerts)
-        for alert in alerts.values():
-            sql = alert["queryText"]
-            sqlglot.parse_one(sql, read="databricks")  # raises on a syntax error
-            column = alert["evaluation"]["source"]["name"]
-            assert sql.rstrip().endswith(f"WHERE {column} IS NOT NULL")  # no data is not an incident
-            assert alert["evaluation"]["notification"]["retriggerSeconds"] == 300
-            assert alert["warehouseId"] == WAREHOUSES[stack]
+            assert set(GUIDE_DEFAULTS) <= set(watched)
         table = f"`{log['catalog']}`.`{log['schema']}`.`{log['name']}`"
         for metric in ("failed-updates", "availability", "processing-lag", "expectation-pass-rate", "drop-rate"):
-            assert table in alerts[metric]["queryText"], metric
+            assert table in stack_alerts[metric]["queryText"], metric
+
+
+def test_one_alert_per_metric_whatever_the_number_of_pipelines(plans):
+    prod = plans["prod"]
+    assert len(by_type(prod, "PipelineAlerts")) == 1 and len(live_pipelines(prod)) == 4
+    assert sorted(alerts(prod)) == sorted([m.id for m, _, _ in PIPELINE_METRICS] + [DAILY_COST.id, MONTHLY_COST.id])
 
 
 def test_guide_thresholds_are_defaults_and_pipeline_files_override_them(plans):
     plan = plans["prod"]
-    invoice = alerts_of(plan, "invoice_ingest")
-    customer = alerts_of(plan, "customer_360")  # no threshold of its own, on classic compute
+    invoice = thresholds(plan, "invoice_ingest")
+    customer = thresholds(plan, "customer_360")  # no threshold of its own, on classic compute
     for metric, expected in GUIDE_DEFAULTS.items():
-        assert threshold(customer[metric] if metric in CLUSTER_METRICS else invoice[metric]) == expected, metric
-    sales = alerts_of(plan, "sales_pipeline")
-    assert threshold(sales["expectation-pass-rate"]) == ("LESS_THAN", 0.98)
-    assert threshold(alerts_of(plan, "clickstream_events")["processing-lag"]) == ("GREATER_THAN", 15)
-    # Cost limits add the cost alerts (guide 11.3), priced with list prices, attributed by tags.
-    assert threshold(sales[DAILY_COST.id]) == ("GREATER_THAN", 120)
-    assert threshold(sales[MONTHLY_COST.id]) == ("GREATER_THAN", 3000)
+        assert (customer[metric] if metric in CLUSTER_METRICS else invoice[metric]) == expected, metric
+    sales = thresholds(plan, "sales_pipeline")
+    assert sales["expectation-pass-rate"] == ("LESS_THAN", 0.98)
+    assert thresholds(plan, "clickstream_events")["processing-lag"] == ("GREATER_THAN", 15)
+    # Cost limits add the pipeline to the cost alerts (guide 11.3), priced with list prices, attributed by tags.
+    assert sales[DAILY_COST.id] == ("GREATER_THAN", 120)
+    assert sales[MONTHLY_COST.id] == ("GREATER_THAN", 3000)
     for metric in (DAILY_COST, MONTHLY_COST):
-        sql = sales[metric.id]["queryText"]
-        assert "system.billing.list_prices" in sql and "'sales_pipeline'" in sql
-    assert "date_trunc('MONTH', current_date())" in sales[MONTHLY_COST.id]["queryText"]
+        sql = alerts(plan)[metric.id]["queryText"]
+        assert "system.billing.list_prices" in sql and "u.custom_tags['Environment'] = 'prod'" in sql
+    assert "date_trunc('MONTH', current_date())" in alerts(plan)[MONTHLY_COST.id]["queryText"]
     assert DAILY_COST.id not in invoice and MONTHLY_COST.id not in invoice
 
 
 def test_alert_descriptions_give_severity_response_time_and_runbook(plans):
-    sales = alerts_of(plans["prod"], "sales_pipeline")
+    prod = alerts(plans["prod"])
     for metric, _, _ in PIPELINE_METRICS:
-        alert = sales[metric.id]
-        assert alert["displayName"] == f"[{metric.severity}] prod_sales_pipeline: {metric.title}"
+        alert = prod[metric.id]
+        assert alert["displayName"] == f"[{metric.severity}] prod_pipelines: {metric.title}"
         assert (
             f"Severity {metric.severity} (respond within {metric.severity.response_time})" in alert["customDescription"]
         )
@@ -106,7 +128,7 @@ def routed(plan, alert):
 
 def test_routing_by_severity_per_environment(plans):
     def kinds(stack, metric):
-        return routed(plans[stack], resource(plans[stack], "AlertV2", f"sales_pipeline-{metric}"))
+        return routed(plans[stack], resource(plans[stack], "AlertV2", f"pipeline-alerts-{metric}"))
 
     # prod: P1 pages, P2/P3 team channel (+ email for P3), P4 email
     assert kinds("prod", "failed-updates") == ["pagerduty", "slack"]
@@ -118,7 +140,7 @@ def test_routing_by_severity_per_environment(plans):
     assert "pagerduty" not in destinations(plans["staging"]).values()
     # dev: P1 to the owner's email only, everything else muted, and alerts paused with the schedules
     assert kinds("dev", "failed-updates") == ["email"]
-    dev = resource(plans["dev"], "AlertV2", "sales_pipeline-drop-rate")
+    dev = resource(plans["dev"], "AlertV2", "pipeline-alerts-drop-rate")
     assert routed(plans["dev"], dev) == [] and "subscriptions" not in dev["inputs"]["evaluation"]["notification"]
     assert dev["inputs"]["schedule"]["pauseStatus"] == "PAUSED"
 
@@ -202,7 +224,7 @@ def test_routes_to_unconfigured_destinations_and_plaintext_credentials_are_rejec
 
 def test_processing_lag_allows_one_schedule_period_for_cron_pipelines(plans):
     """A 6-hourly batch is up to 6 hours behind just before its next run: that is not lag."""
-    lag = {p: threshold(alerts_of(plans["prod"], p)["processing-lag"])[1] for p in live_pipelines(plans["prod"])}
+    lag = {p: thresholds(plans["prod"], p)["processing-lag"][1] for p in live_pipelines(plans["prod"])}
     assert lag == {
         "sales_pipeline": 60 + 360,  # cron every 6 h
         "customer_360": 60 + 1440,  # nightly

@@ -17,22 +17,26 @@ from monitoring import queries
 from monitoring.queries import (
     PipelineRef,
     availability,
-    cost_dollars,
+    breach_conditions,
+    cost_breaches,
     cpu_utilization,
     data_quality_trend,
     dbu_by_pipeline,
     drop_rate,
+    event_log_breaches,
     execution_summary,
     expectation_pass_rate,
     failed_updates,
     latency_by_table,
     memory_utilization,
+    node_breaches,
     processing_lag_minutes,
 )
 
 EVENT_LOG = "prod.sales.sales_pipeline_event_log"
 REF = PipelineRef(name="sales_pipeline", environment="prod", event_log=EVENT_LOG)
-TAGS = {"Pipeline": "sales_pipeline", "Environment": "prod"}
+OTHER_LOG = "prod.web.clicks_event_log"
+OTHER = PipelineRef(name="clicks", environment="prod", event_log=OTHER_LOG, slot="blue")
 
 QUERIES: dict[str, Callable[[], str]] = {
     "failed_updates": lambda: failed_updates(REF),
@@ -42,8 +46,14 @@ QUERIES: dict[str, Callable[[], str]] = {
     "availability": lambda: availability(REF),
     "cpu_utilization": lambda: cpu_utilization(REF),
     "memory_utilization": lambda: memory_utilization(REF),
-    "cost_dollars_day": lambda: cost_dollars(TAGS, "day"),
-    "cost_dollars_month": lambda: cost_dollars(TAGS, "month"),
+    "event_log_breaches": lambda: event_log_breaches(
+        "availability", "LESS_THAN", [(REF, availability(REF), 0.995), (OTHER, availability(OTHER), 0.99)]
+    ),
+    "node_breaches_cpu": lambda: node_breaches("cpu", "prod", [(REF, 90), (OTHER, 80)]),
+    "node_breaches_memory": lambda: node_breaches("memory", "prod", [(REF, 85)]),
+    "cost_breaches_day": lambda: cost_breaches("day", "prod", {"sales_pipeline": 120, "clicks": 40}),
+    "cost_breaches_month": lambda: cost_breaches("month", "prod", {"sales_pipeline": 3000}),
+    "environment_cost": lambda: cost_breaches("month", "prod", {"prod": 25000}, by="Environment"),
     "execution_summary": lambda: execution_summary(REF),
     "data_quality_trend": lambda: data_quality_trend(REF),
     "latency_by_table": lambda: latency_by_table(REF),
@@ -58,8 +68,16 @@ ALERT_COLUMNS = {
     "availability": "availability",
     "cpu_utilization": "cpu_percent",
     "memory_utilization": "memory_percent",
-    "cost_dollars_day": "list_cost_usd",
-    "cost_dollars_month": "list_cost_usd",
+}
+
+# What the alerts run: the subject over its threshold, its measurement, the threshold.
+VERDICT_COLUMNS = {
+    "event_log_breaches": ["pipeline", "availability", "threshold"],
+    "node_breaches_cpu": ["pipeline", "cpu_percent", "threshold"],
+    "node_breaches_memory": ["pipeline", "memory_percent", "threshold"],
+    "cost_breaches_day": ["pipeline", "list_cost_usd", "threshold"],
+    "cost_breaches_month": ["pipeline", "list_cost_usd", "threshold"],
+    "environment_cost": ["environment", "list_cost_usd", "threshold"],
 }
 
 DASHBOARD_COLUMNS = {
@@ -83,29 +101,31 @@ SOURCES = {
     **{name: {EVENT_LOG} for name in EVENT_LOG_QUERIES},
     "cpu_utilization": {"system.compute.clusters", "system.compute.node_timeline"},
     "memory_utilization": {"system.compute.clusters", "system.compute.node_timeline"},
-    "cost_dollars_day": {"system.billing.usage", "system.billing.list_prices"},
-    "cost_dollars_month": {"system.billing.usage", "system.billing.list_prices"},
+    "event_log_breaches": {EVENT_LOG, OTHER_LOG},
+    "node_breaches_cpu": {"system.compute.clusters", "system.compute.node_timeline"},
+    "node_breaches_memory": {"system.compute.clusters", "system.compute.node_timeline"},
+    "cost_breaches_day": {"system.billing.usage", "system.billing.list_prices"},
+    "cost_breaches_month": {"system.billing.usage", "system.billing.list_prices"},
+    "environment_cost": {"system.billing.usage", "system.billing.list_prices"},
     "dbu_by_pipeline": {"system.billing.usage", "system.billing.list_prices"},
+}
+
+# https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema
+EVENT_LOG_SCHEMA = {
+    **dict.fromkeys(["id", "sequence", "message", "level", "maturity_level", "error"], "STRING"),
+    "origin": "STRUCT<cloud STRING, region STRING, org_id BIGINT, pipeline_id STRING, "
+    "pipeline_type STRING, pipeline_name STRING, cluster_id STRING, update_id STRING, "
+    "maintenance_id STRING, table_id STRING, table_name STRING, dataset_name STRING, flow_id STRING, "
+    "flow_name STRING, batch_id BIGINT, request_id STRING>",
+    "timestamp": "TIMESTAMP",
+    "details": "STRING",
+    "event_type": "STRING",
 }
 
 # The documented schemas (the column lists of the pages cited in monitoring/queries.py). A query that names a
 # column or struct field that is not here fails `test_columns_are_documented`.
 DOCUMENTED_SCHEMA = {
-    "prod": {
-        "sales": {
-            # https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema
-            "sales_pipeline_event_log": {
-                **dict.fromkeys(["id", "sequence", "message", "level", "maturity_level", "error"], "STRING"),
-                "origin": "STRUCT<cloud STRING, region STRING, org_id BIGINT, pipeline_id STRING, "
-                "pipeline_type STRING, pipeline_name STRING, cluster_id STRING, update_id STRING, "
-                "maintenance_id STRING, table_id STRING, table_name STRING, dataset_name STRING, flow_id STRING, "
-                "flow_name STRING, batch_id BIGINT, request_id STRING>",
-                "timestamp": "TIMESTAMP",
-                "details": "STRING",
-                "event_type": "STRING",
-            }
-        }
-    },
+    "prod": {"sales": {"sales_pipeline_event_log": EVENT_LOG_SCHEMA}, "web": {"clicks_event_log": EVENT_LOG_SCHEMA}},
     "system": {
         # https://docs.databricks.com/aws/en/admin/system-tables/compute
         "compute": {
@@ -327,9 +347,14 @@ def test_node_metrics_find_the_pipeline_clusters_by_tag(builder: Callable[..., s
     assert map_lookups(tree, "tags") == {"Pipeline": "o'brien\\pipe", "Environment": "pr'od"}
 
 
-def test_cost_matches_every_tag() -> None:
-    tags = {"Pipeline": "sales_pipeline", "Environment": "prod", "CostCenter": "CC-1234"}
-    assert map_lookups(parse(cost_dollars(tags, "day")), "custom_tags") == tags
+def test_cost_is_grouped_by_the_pipeline_tag_within_the_environment() -> None:
+    tree = parse(cost_breaches("day", "pr'od", {"sales_pipeline": 120}))
+    assert map_lookups(tree, "custom_tags") == {"Environment": "pr'od"}
+    measured = next(cte.this for cte in tree.find_all(exp.CTE) if cte.alias == "measured")
+    assert [g.sql("databricks") for g in measured.args["group"].expressions] == ["u.custom_tags['Pipeline']"]
+    environment = parse(cost_breaches("month", "prod", {"prod": 1}, by="Environment"))
+    measured = next(cte.this for cte in environment.find_all(exp.CTE) if cte.alias == "measured")
+    assert [g.sql("databricks") for g in measured.args["group"].expressions] == ["u.custom_tags['Environment']"]
 
 
 @pytest.mark.parametrize(
@@ -343,14 +368,16 @@ def test_cost_matches_every_tag() -> None:
         "x' OR '1'='1",
     ],
 )
-def test_tag_values_are_escaped(value: str) -> None:
-    tags = {"Pipeline": value, "Own'er": value}
-    sql = cost_dollars(tags, "month")
+def test_names_in_the_sql_are_escaped(value: str) -> None:
+    sql = cost_breaches("month", value, {value: 10})
     tree = parse(sql)
-    # The literal holds exactly the tag (no injection, nothing lost) and the WHERE clause stayed a chain of ANDs.
-    assert map_lookups(tree, "custom_tags") == tags
-    assert not list(tree.find(exp.Where).find_all(exp.Or))
-    assert "\\'" in sql
+    # The literals hold exactly the value (no injection, nothing lost) and the WHERE clause stayed a chain of ANDs.
+    assert map_lookups(tree, "custom_tags") == {"Environment": value}
+    assert watched_rows(tree) == [(value, "10.0")]
+    assert not list(
+        next(cte.this for cte in tree.find_all(exp.CTE) if cte.alias == "measured").find(exp.Where).find_all(exp.Or)
+    )
+    assert breach_conditions(sql) == [f"{value} list_cost_usd > 10.0"]
 
 
 def test_doubled_quotes_would_not_escape_in_databricks() -> None:
@@ -363,25 +390,111 @@ def test_doubled_quotes_would_not_escape_in_databricks() -> None:
 
 
 def test_cost_periods() -> None:
-    day = parse(cost_dollars(TAGS, "day"))
-    month = parse(cost_dollars(TAGS, "month"))
+    day = parse(cost_breaches("day", "prod", {"p": 1}))
+    month = parse(cost_breaches("month", "prod", {"p": 1}))
     assert any(isinstance(eq.expression, exp.CurrentDate) for eq in day.find_all(exp.EQ))
     assert not day.find(exp.TimestampTrunc)
     assert month.find(exp.TimestampTrunc).unit.name == "MONTH"
-    assert "u.usage_date >= date_trunc('MONTH', current_date())" in cost_dollars(TAGS, "month")
+    assert "u.usage_date >= date_trunc('MONTH', current_date())" in cost_breaches("month", "prod", {"p": 1})
 
 
 def test_cost_joins_prices_on_sku_cloud_unit_and_validity() -> None:
-    sql = cost_dollars(TAGS, "day")
+    sql = cost_breaches("day", "prod", {"p": 1})
     for condition in queries._PRICE_MATCH:
         assert condition in sql
     assert "lp.pricing.effective_list.default" in sql
 
 
-@pytest.mark.parametrize(("tags", "period"), [({}, "day"), (TAGS, "week"), (TAGS, "DAY")])
-def test_cost_rejects_bad_arguments(tags: dict[str, str], period: str) -> None:
+@pytest.mark.parametrize(
+    ("period", "limits", "by"),
+    [("week", {"p": 1}, "Pipeline"), ("DAY", {"p": 1}, "Pipeline"), ("day", {}, "Pipeline"), ("day", {"p": 1}, "Team")],
+)
+def test_cost_rejects_bad_arguments(period: str, limits: dict[str, float], by: str) -> None:
     with pytest.raises(ValueError):
-        cost_dollars(tags, period)  # type: ignore[arg-type]
+        cost_breaches(period, "prod", limits, by=by)  # type: ignore[arg-type]
+
+
+# --- stack-wide verdicts: what the alerts run ----------------------------------------------------------------------
+
+
+def watched_rows(tree: exp.Expression) -> list[tuple[str, ...]]:
+    """The rows of the `watched` VALUES table, as the literals' text."""
+    values = next(cte.this for cte in tree.find_all(exp.CTE) if cte.alias == "watched").find(exp.Values)
+    return [tuple("NULL" if isinstance(v, exp.Cast) else v.name for v in row.expressions) for row in values.expressions]
+
+
+@pytest.mark.parametrize(("name", "columns"), VERDICT_COLUMNS.items())
+def test_verdicts_list_the_subject_its_measurement_and_threshold(name: str, columns: list[str]) -> None:
+    tree = parse(QUERIES[name]())
+    assert tree.named_selects == columns
+    assert [o.this.sql() for o in tree.args["order"].expressions] == [f"w.{columns[0]}"]
+
+
+def test_each_pipeline_keeps_its_own_threshold() -> None:
+    assert watched_rows(parse(QUERIES["event_log_breaches"]())) == [("sales_pipeline", "0.995"), ("clicks", "0.99")]
+    # blue/green: only the live slot's clusters count, by their Slot tag
+    assert watched_rows(parse(QUERIES["node_breaches_cpu"]())) == [
+        ("sales_pipeline", "NULL", "90.0"),
+        ("clicks", "blue", "80.0"),
+    ]
+    assert breach_conditions(QUERIES["node_breaches_cpu"]()) == [
+        "sales_pipeline cpu_percent > 90.0",
+        "clicks cpu_percent > 80.0",
+    ]
+    assert breach_conditions(QUERIES["event_log_breaches"]()) == [
+        "sales_pipeline availability < 0.995",
+        "clicks availability < 0.99",
+    ]
+    assert breach_conditions(failed_updates(REF)) == []
+
+
+def test_event_log_verdicts_measure_each_pipeline_with_its_own_query() -> None:
+    sql = QUERIES["event_log_breaches"]()
+    for ref in (REF, OTHER):
+        assert queries.indent(availability(ref).rstrip(), "    ") in sql
+    branches = parse(sql).find(exp.Union)
+    assert branches is not None and source_tables(branches.this) == {EVENT_LOG}
+
+
+@pytest.mark.parametrize(
+    ("operator", "measured", "breaches"),
+    [
+        ("GREATER_THAN", {"a": 0.2, "b": 0.05, "c": None}, [("a", 0.2, 0.1)]),
+        ("LESS_THAN", {"a": 0.2, "b": 0.05, "c": None}, [("b", 0.05, 0.5)]),
+        ("GREATER_THAN", {}, []),
+    ],
+)
+def test_the_verdict_returns_exactly_the_pipelines_over_their_threshold(
+    operator: str, measured: dict[str, float | None], breaches: list[tuple[str, float, float]]
+) -> None:
+    """Run the verdict on SQLite (transpiled by sqlglot) over measurements: a threshold per pipeline, the
+    operator's direction, no data (NULL, or no row) is no breach, and a pipeline equal to its threshold is fine."""
+    import sqlite3
+
+    thresholds = {"a": 0.1, "b": 0.5, "c": 0.3, "d": 0.2}
+    measured_sql = (
+        " UNION ALL ".join(f"SELECT '{k}' AS pipeline, {'NULL' if v is None else v} AS v" for k, v in measured.items())
+        or "SELECT 'x' AS pipeline, 1.0 AS v WHERE 1 = 0"
+    )
+    sql = (
+        queries._watched(["pipeline", "threshold"], list(thresholds.items()))
+        + f",\nmeasured AS ({measured_sql})\n"
+        + queries._verdict("pipeline", "v", operator)
+    )
+    parse(sql)
+    (lite,) = sqlglot.transpile(sql, read="databricks", write="sqlite")
+    assert sqlite3.connect(":memory:").execute(lite).fetchall() == breaches
+
+
+def test_verdicts_refuse_nothing_to_watch_and_unknown_operators() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        event_log_breaches("availability", "LESS_THAN", [])
+    with pytest.raises(ValueError, match="at least one"):
+        node_breaches("cpu", "prod", [])
+    with pytest.raises(ValueError, match="operator"):
+        event_log_breaches("availability", "EQUAL", [(REF, availability(REF), 1)])
+    with pytest.raises(ValueError, match="metric"):
+        node_breaches("disk", "prod", [(REF, 1)])  # type: ignore[arg-type]
 
 
 def test_dbu_by_pipeline_filters_the_environment() -> None:

@@ -143,16 +143,11 @@ def test_cutover_changes_only_pointers_in_place(project, plans, staging_outputs,
     # the job now starts the other slot's pipeline (its id is known after apply; its source is not)
     (switch,) = changed["customer_360-job"].changes
     assert (switch.old, switch.new) == (f"customer_360-{active}-pipeline", f"customer_360-{new_active}-pipeline")
-    # alerts watch the live slot: its event log, and its clusters (by their Slot tag)
-    alert_sql = [
-        c.new.replace("`", "")
-        for name, ch in changed.items()
-        if name.startswith("customer_360-") and ch.short_type == "AlertV2"
-        for c in ch.changes
-    ]
+    # the stack's alerts watch the live slot: its event log, and its clusters (by their Slot tag)
+    alert_sql = [c.new.replace("`", "") for ch in changed.values() if ch.short_type == "AlertV2" for c in ch.changes]
     assert len(alert_sql) == 7  # every guide 6.1 metric (cost alerts read billing, not the slot)
     assert all(
-        f"{schema[new_active]}.customer_360_event_log" in sql or f"tags['Slot'] = '{new_active}'" in sql
+        f"{schema[new_active]}.customer_360_event_log" in sql or f"('customer_360', '{new_active}', " in sql
         for sql in alert_sql
     ), alert_sql
     assert not [c for c in d.changed if "Pipeline" in c.short_type]
