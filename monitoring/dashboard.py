@@ -115,4 +115,14 @@ def serialized_dashboard(environment: str, pipelines: Sequence[PipelineRef]) -> 
                 ],
             )
         )
-    return json.dumps({"datasets": datasets, "pages": pages}, indent=2, sort_keys=True)
+    return _json_lines({"datasets": datasets, "pages": pages})
+
+
+def _json_lines(doc: dict[str, list[dict[str, Any]]]) -> str:
+    """`doc` as JSON with one dataset or page per line: a diff shows which one changed, and it is
+    written by json's C encoder (an `indent` would use the pure-Python one: seconds at 500 pages)."""
+    members = [
+        f"{json.dumps(key)}: [\n" + ",\n".join(json.dumps(item, sort_keys=True) for item in doc[key]) + "\n]"
+        for key in sorted(doc)
+    ]
+    return "{\n" + ",\n".join(members) + "\n}"

@@ -10,6 +10,7 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import heapq
 import logging
@@ -324,14 +325,20 @@ def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _resolve(value: Any) -> Any:
     """A stack output, leaf by leaf: one unknown id must not hide the names beside it."""
+    return _sync_await(_resolve_async(value))
+
+
+async def _resolve_async(value: Any) -> Any:
+    # All leaves at once: one event-loop pass for the whole output, not one per leaf.
     if isinstance(value, dict):
-        return {k: _resolve(value[k]) for k in sorted(value)}
+        keys = sorted(value)
+        return dict(zip(keys, await asyncio.gather(*(_resolve_async(value[k]) for k in keys)), strict=True))
     if isinstance(value, list | tuple):
-        return [_resolve(v) for v in value]
+        return list(await asyncio.gather(*(_resolve_async(v) for v in value)))
     output = pulumi.Output.from_input(value)
-    if not _sync_await(output.is_known()):
+    if not await output.is_known():
         return UNKNOWN_TEXT
-    if _sync_await(output.is_secret()):
+    if await output.is_secret():
         return SECRET
-    resolved = _sync_await(output.future())
-    return mask(resolved) if not isinstance(resolved, dict | list) else _resolve(resolved)
+    resolved = await output.future()
+    return await _resolve_async(resolved) if isinstance(resolved, dict | list) else mask(resolved)

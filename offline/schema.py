@@ -84,38 +84,54 @@ def _check(value: Any, tp: Any, path: str, problems: list[str]) -> None:
     value = _unwrap_secret(value)
     if value is None or isinstance(value, Unknown | pulumi.Resource):
         return
-    tp = _strip_input(tp)
-    origin = typing.get_origin(tp)
-    if tp is typing.Any or tp is object:
-        return
-    if pulumi_types.is_input_type(tp):
-        _check_object(value, tp, path, problems)
-    elif origin in (list, collections.abc.Sequence):
+    kind, inner = _expected(tp)
+    if kind == "object":
+        _check_object(value, inner, path, problems)
+    elif kind == "list":
         if not isinstance(value, list):
             problems.append(f"{path}: expected a list, got {_kind(value)}")
             return
-        (item_type,) = typing.get_args(tp) or (typing.Any,)
         for i, item in enumerate(value):
-            _check(item, item_type, f"{path}[{i}]", problems)
-    elif origin in (dict, collections.abc.Mapping):
+            _check(item, inner, f"{path}[{i}]", problems)
+    elif kind == "map":
         if not isinstance(value, dict):
             problems.append(f"{path}: expected a map, got {_kind(value)}")
             return
-        _, value_type = typing.get_args(tp) or (str, typing.Any)
         for key, item in value.items():
-            _check(item, value_type, f"{path}.{key}", problems)
-    elif tp is bool:
+            _check(item, inner, f"{path}.{key}", problems)
+    elif kind == "bool":
         if not isinstance(value, bool):
             problems.append(f"{path}: expected a boolean, got {_kind(value)}")
-    elif tp is int:
+    elif kind == "int":
         # The mock runtime hands numbers back as floats; an integral float is an int on the wire.
         if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
             problems.append(f"{path}: expected an integer, got {_kind(value)}")
-    elif tp is float:
+    elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{path}: expected a number, got {_kind(value)}")
-    elif tp is str and not isinstance(value, str):
+    elif kind == "str" and not isinstance(value, str):
         problems.append(f"{path}: expected a string, got {_kind(value)}")
+
+
+@cache
+def _expected(tp: Any) -> tuple[str, Any]:
+    """What a declared input type accepts: ("object", its input type), ("list" | "map", the item
+    type), ("bool" | "int" | "float" | "str", None), or ("any", None). Worked out once per type."""
+    tp = _strip_input(tp)
+    origin = typing.get_origin(tp)
+    if tp is typing.Any or tp is object:
+        return "any", None
+    if pulumi_types.is_input_type(tp):
+        return "object", tp
+    if origin in (list, collections.abc.Sequence):
+        (item_type,) = typing.get_args(tp) or (typing.Any,)
+        return "list", item_type
+    if origin in (dict, collections.abc.Mapping):
+        _, value_type = typing.get_args(tp) or (str, typing.Any)
+        return "map", value_type
+    if tp in (bool, int, float, str):
+        return tp.__name__, None
+    return "any", None
 
 
 def _strip_input(tp: Any) -> Any:
