@@ -10,7 +10,6 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import heapq
 import logging
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from google.protobuf import struct_pb2  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as runtime_resource
@@ -125,6 +124,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        # The root stack's outputs, as the engine receives them when the program ends: serialized
+        # by the SDK leaf by leaf (one unknown id does not hide the names beside it).
+        if request.urn == self._root_urn:
+            self.plan.outputs = _wire_value(request.outputs)
+        return empty_pb2.Empty()
+
     def ReadResource(self, request: Any) -> Any:
         # A read (here: a StackReference) is part of a preview too: recorded so that what depends
         # on it has its dependency in the plan.
@@ -162,6 +168,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 **fields,
             }
         )
+
+
+def _wire_value(value: Any) -> Any:
+    """A struct as the engine receives it, masked like `mask`, with its nulls (the SDK's own
+    deserializer drops them: a continuous pipeline's `job_id` is null, not absent)."""
+    if isinstance(value, struct_pb2.Struct) and rpc._special_sig_key not in value:
+        return {k: _wire_value(value[k]) for k in sorted(value.keys())}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_wire_value(v) for v in value]
+    return mask(rpc.deserialize_property(value, keep_unknowns=True))
 
 
 def mask(value: Any) -> Any:
@@ -217,19 +233,11 @@ def record(
     )
     # Each plan gets a fresh root stack from `run_in_stack` (set_mocks may leave one, already
     # closed to `pulumi.run`), as the language host runs a `__main__.py`: the program first, then
-    # the async entry point it gave `pulumi.run`, then the stack's outputs.
+    # the async entry point it gave `pulumi.run`, then the stack's outputs, which the monitor
+    # records (RegisterResourceOutputs of the root stack).
     runtime_settings.ROOT.set(None)
-    roots: list[Any] = []
-
-    def in_stack() -> Any:
-        roots.append(runtime_settings.get_root_resource())  # set in the run's own context only
-        return program()
-
     with _fast_runtime():
-        _sync_await(run_in_stack(in_stack))
-    # pulumi.export() stores outputs on the root Stack component.
-    root_outputs: dict[str, Any] = getattr(roots[0], "outputs", {})
-    plan.outputs = {k: _resolve(v) for k, v in root_outputs.items()}
+        _sync_await(run_in_stack(program))
     plan.resources = canonical_order(plan.resources)
     return plan
 
@@ -321,24 +329,3 @@ def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not waiting[other]:
                 heapq.heappush(ready, other)
     return ordered
-
-
-def _resolve(value: Any) -> Any:
-    """A stack output, leaf by leaf: one unknown id must not hide the names beside it."""
-    return _sync_await(_resolve_async(value))
-
-
-async def _resolve_async(value: Any) -> Any:
-    # All leaves at once: one event-loop pass for the whole output, not one per leaf.
-    if isinstance(value, dict):
-        keys = sorted(value)
-        return dict(zip(keys, await asyncio.gather(*(_resolve_async(value[k]) for k in keys)), strict=True))
-    if isinstance(value, list | tuple):
-        return list(await asyncio.gather(*(_resolve_async(v) for v in value)))
-    output = pulumi.Output.from_input(value)
-    if not await output.is_known():
-        return UNKNOWN_TEXT
-    if await output.is_secret():
-        return SECRET
-    resolved = await output.future()
-    return await _resolve_async(resolved) if isinstance(resolved, dict | list) else mask(resolved)
