@@ -83,6 +83,27 @@ def test_one_alert_per_metric_whatever_the_number_of_pipelines(plans):
     assert sorted(alerts(prod)) == sorted([m.id for m, _, _ in PIPELINE_METRICS] + [DAILY_COST.id, MONTHLY_COST.id])
 
 
+def test_alerts_watch_only_the_pipelines_a_metric_applies_to():
+    from components.pipeline_alerts import PipelineAlertsArgs, WatchedPipeline, _breach_queries
+    from monitoring.queries import PipelineRef
+
+    def watched(name, **kw):
+        return WatchedPipeline(PipelineRef(name, "prod", f"prod.s.{name}_event_log"), **kw)
+
+    settings = None  # not read by the queries
+    serverless = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True)], settings)  # type: ignore[arg-type]
+    metrics = {m.id: sql for m, sql in _breach_queries(serverless)}
+    assert set(metrics) == set(GUIDE_DEFAULTS) - set(CLUSTER_METRICS)  # no node records, no cost limits
+    mixed = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True), watched("b", daily_limit_usd=5)], settings)  # type: ignore[arg-type]
+    metrics = {m.id: sql for m, sql in _breach_queries(mixed)}
+    assert breach_conditions(metrics["cpu-utilization"]) == ["b cpu_percent > 90.0"]
+    assert breach_conditions(metrics[DAILY_COST.id]) == ["b list_cost_usd > 5.0"] and MONTHLY_COST.id not in metrics
+    assert [c.split(" ")[0] for c in breach_conditions(metrics["failed-updates"])] == ["a", "b"]
+    assert _breach_queries(PipelineAlertsArgs("p", "prod", [], settings)) == []  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="watched twice"):
+        PipelineAlertsArgs("p", "prod", [watched("a"), watched("a")], settings)  # type: ignore[arg-type]
+
+
 def test_guide_thresholds_are_defaults_and_pipeline_files_override_them(plans):
     plan = plans["prod"]
     invoice = thresholds(plan, "invoice_ingest")
