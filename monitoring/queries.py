@@ -253,7 +253,7 @@ def cpu_utilization(p: PipelineRef, window_minutes: int = 30) -> str:
     compute; serverless pipelines have no rows). NULL when no record arrived in the window: node_timeline
     records typically land within an hour, so a short window can be empty.
     """
-    return _node_average(p, window_minutes, "n.cpu_user_percent + n.cpu_system_percent", "cpu_percent")
+    return _node_average(p, window_minutes, *_NODE_METRICS["cpu"])
 
 
 def memory_utilization(p: PipelineRef, window_minutes: int = 30) -> str:
@@ -261,7 +261,7 @@ def memory_utilization(p: PipelineRef, window_minutes: int = 30) -> str:
 
     Same nodes, window and NULL case as `cpu_utilization`.
     """
-    return _node_average(p, window_minutes, "n.mem_used_percent", "memory_percent")
+    return _node_average(p, window_minutes, *_NODE_METRICS["memory"])
 
 
 # --- stack-wide verdicts: what the alerts run --------------------------------------------------------------------
@@ -582,6 +582,7 @@ def _node_average(p: PipelineRef, window_minutes: int, value: str, column: str) 
     """)
 
 
+# What the node metrics average, and the column they return it in: per pipeline (health) and stack-wide (alerts).
 _NODE_METRICS = {
     "cpu": ("n.cpu_user_percent + n.cpu_system_percent", "cpu_percent"),
     "memory": ("n.mem_used_percent", "memory_percent"),
