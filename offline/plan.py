@@ -257,4 +257,6 @@ def describe(res: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from offline import batch
+
+    batch.run(main)

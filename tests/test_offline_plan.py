@@ -212,6 +212,33 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     assert (fast.warnings, fast.schema_errors) == (slow.warnings, slow.schema_errors)
 
 
+def test_the_plan_command_as_a_process_writes_everything_before_it_ends(plans, project, tmp_path):
+    """`python -m offline.plan` ends its process with `os._exit` (offline/batch.py): its output,
+    piped and so block-buffered, arrives whole, the JSON is the plan, and errors still exit
+    non-zero with their report and no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe buffers the output
+
+    def run(root, *args):
+        cmd = [sys.executable, "-m", "offline.plan", "--root", str(root), *args]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+    out = tmp_path / "dev.json"
+    done = run(ROOT, "--stack", "dev", "--json", str(out))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1] == f"JSON plan written to {out}"
+    assert done.stdout.count("\n") > 40 and "Resources: " in done.stdout
+    assert json.loads(out.read_text()) == json.loads(json.dumps(plans["dev"].to_json()))
+
+    project.edit_stack("dev", maxWorkersCap="four")
+    failed = run(project.root, "--stack", "dev")
+    assert (failed.returncode, failed.stdout) == (2, "")
+    assert "not planned, nothing registered" in failed.stderr and "Traceback" not in failed.stderr
+
+
 def test_the_program_lets_registrations_run_while_it_declares(project, monkeypatch):
     """`build` yields after each component, so registrations are answered while the program is
     still declaring, instead of every resource of the stack waiting, alive, until it ends (the
