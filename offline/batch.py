@@ -11,7 +11,9 @@ exits. Two things Python does by default only cost time in such a process
 - at exit, the interpreter frees every object one by one (about a second at N=500) although
   the operating system takes the whole heap back at once. On success the command flushes its
   output and ends the process with `os._exit`, as mypy does for the same reason. An exception,
-  or a `SystemExit` with a message, leaves the normal way, traceback and all.
+  or a `SystemExit` with a message, leaves the normal way, traceback and all; so does every run
+  with a profiler or tracer attached (`python -m cProfile`, coverage, a debugger), which writes
+  its data at exit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import NoReturn
 def run(main: Callable[[], int]) -> NoReturn:
     gc.set_threshold(100_000, 50, 1_000)
     code = main()
+    if sys.getprofile() or sys.gettrace():
+        sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -195,10 +195,12 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     from offline.plan import plan_stack
 
     swapped = runtime_resource._get_stack_trace
+    types_of = pulumi._types.resource_types
     thresholds = gc.get_threshold()
     threads = threading.active_count()
     fast = plan_stack("prod", ROOT)
     assert runtime_resource._get_stack_trace is swapped
+    assert pulumi._types.resource_types is types_of
     assert gc.get_threshold() == thresholds
     assert threading.active_count() == threads  # no executor thread was started for the monitor
     loop = _ensure_event_loop()
@@ -215,15 +217,15 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
 def test_the_plan_command_as_a_process_writes_everything_before_it_ends(plans, project, tmp_path):
     """`python -m offline.plan` ends its process with `os._exit` (offline/batch.py): its output,
     piped and so block-buffered, arrives whole, the JSON is the plan, and errors still exit
-    non-zero with their report and no traceback."""
+    non-zero with their report and no traceback. Under a profiler it exits normally."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe buffers the output
 
-    def run(root, *args):
-        cmd = [sys.executable, "-m", "offline.plan", "--root", str(root), *args]
+    def run(root, *args, python=(sys.executable,)):
+        cmd = [*python, "-m", "offline.plan", "--root", str(root), *args]
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
     out = tmp_path / "dev.json"
@@ -237,6 +239,12 @@ def test_the_plan_command_as_a_process_writes_everything_before_it_ends(plans, p
     failed = run(project.root, "--stack", "dev")
     assert (failed.returncode, failed.stdout) == (2, "")
     assert "not planned, nothing registered" in failed.stderr and "Traceback" not in failed.stderr
+
+    # under a profiler the process exits normally, so that the profile gets written
+    profile = tmp_path / "plan.prof"
+    profiled = run(project.root, "--stack", "dev", python=(sys.executable, "-m", "cProfile", "-o", str(profile)))
+    assert profiled.stderr == failed.stderr  # (cProfile's runner exits 0 whatever the program's code)
+    assert profile.stat().st_size > 0
 
 
 def test_the_program_lets_registrations_run_while_it_declares(project, monkeypatch):
