@@ -10,6 +10,7 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 
 from __future__ import annotations
 
+import functools
 import gc
 import heapq
 import logging
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi._types as pulumi_types
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
@@ -273,19 +275,27 @@ def _fast_runtime() -> Iterator[None]:
     - no stack trace per registration: the SDK walks and converts the whole Python stack for
       every resource so that the engine can point at the source line of an error; the plan
       does not record it. The SDK has no public switch for this, hence the swap of its private
-      `_get_stack_trace` (pinned SDK; every plan, and so every test, fails if the name goes away).
+      `_get_stack_trace` (pinned SDK; every plan, and so every test, fails if the name goes away);
+    - a resource class's output types are worked out once per class: the SDK evaluates the
+      class's annotations again (`typing.get_type_hints`) for every resource it registers, although
+      they cannot change while the program runs. Components declare their outputs as annotations,
+      as Pulumi's guidelines ask, so each of them paid this (`pulumi._types.resource_types`, the
+      same pinned-SDK caveat).
     """
     loop = _ensure_event_loop()
     loop.set_default_executor(_InlineExecutor())
     thresholds = gc.get_threshold()
     stack_trace = runtime_resource._get_stack_trace
+    resource_types = pulumi_types.resource_types
     gc.freeze()
     gc.set_threshold(100_000, 50, 1_000)
     runtime_resource._get_stack_trace = source_pb2.StackTrace
+    pulumi_types.resource_types = functools.cache(resource_types)
     try:
         yield
     finally:
         runtime_resource._get_stack_trace = stack_trace
+        pulumi_types.resource_types = resource_types
         loop.set_default_executor(ThreadPoolExecutor())  # what asyncio would make: threads, started on demand
         gc.set_threshold(*thresholds)
         gc.unfreeze()
