@@ -33,14 +33,17 @@ def plan_stack(
     A stack promoted from another (lakeflow:promoteFrom, a StackReference) reads that stack's
     outputs: from `references` (`<org>/<project>/<stack>` -> outputs, e.g. a saved `pulumi stack
     output --json`), else from the offline plan of that stack when this project has its file."""
-    from offline.recorder import record
     from offline.stack_file import project_name, read_stack_config
     from settings.loader import load_settings
-    from stack.build import build
 
     project = project_name(root)
     config, secret_keys = read_stack_config(root, project, stack)
     settings = load_settings(project, stack, config, secret_keys, root)
+    # Only valid settings need Pulumi and the Databricks SDK (about 3 s of imports): a config
+    # error is reported at once.
+    from offline.recorder import record
+    from stack.build import build
+
     resolved = dict(references or {})
     # As stack.build reads it: only when a blue/green pipeline may need the promoted version.
     source = settings.config.promote_from if any(s.release for s in settings.pipelines) else None
