@@ -1,4 +1,4 @@
-"""How the offline commands (`make plan`, `make diff`, `make policy`, ...) run as processes.
+"""How `make plan` and `make policy` run as processes (`make diff` plans in `offline.plan` ones).
 
 A plan is a short batch job: it imports the Databricks SDK (about two million objects), allocates
 millions more while the program registers, keeps most of them until the plan is written, and
@@ -24,9 +24,12 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+RARE_GC = (100_000, 50, 1_000)
+"""Garbage-collector thresholds for a plan: a collection every 100,000 allocations, not 700."""
+
 
 def run(main: Callable[[], int]) -> NoReturn:
-    gc.set_threshold(100_000, 50, 1_000)
+    gc.set_threshold(*RARE_GC)
     code = main()
     if sys.getprofile() or sys.gettrace():
         sys.exit(code)

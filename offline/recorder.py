@@ -32,6 +32,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from offline.batch import RARE_GC
 from offline.schema import check_inputs
 
 SECRET = "[secret]"
@@ -288,7 +289,7 @@ def _fast_runtime() -> Iterator[None]:
     stack_trace = runtime_resource._get_stack_trace
     resource_types = pulumi_types.resource_types
     gc.freeze()
-    gc.set_threshold(100_000, 50, 1_000)
+    gc.set_threshold(*RARE_GC)
     runtime_resource._get_stack_trace = source_pb2.StackTrace
     pulumi_types.resource_types = functools.cache(resource_types)
     try:
