@@ -2,7 +2,8 @@
 a flat `namespace:key -> string` map (structured values as JSON text) plus the secret keys.
 
 `secure:` values are never decrypted here (no secrets provider is reachable offline, and none is
-needed): each becomes the literal "[secret]" and its key is marked secret, as Pulumi would.
+needed): each becomes the literal "[secret]" and its key is marked secret, as Pulumi would. A
+secret the stack needs but does not set (no credential is committed) gets the same stand-in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from settings.errors import ConfigError, ConfigErrors
+from settings.models import needed_secrets
 from settings.yaml_source import YamlDoc, load_yaml
 
 if TYPE_CHECKING:
@@ -34,7 +36,11 @@ def available_stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
-def read_stack_config(root: Path, project: str, stack: str) -> tuple[dict[str, str], set[str]]:
+def read_stack_config(
+    root: Path, project: str, stack: str, *, stand_ins: bool = True
+) -> tuple[dict[str, str], set[str]]:
+    """The config map and secret keys; `stand_ins=False` leaves needed secrets the file lacks
+    unset, as a real deploy would see them (the loader then reports each one)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigErrors(
@@ -61,7 +67,23 @@ def read_stack_config(root: Path, project: str, stack: str) -> tuple[dict[str, s
         values[full] = _as_config_string(masked)
         if is_secret:
             secret.add(full)
+    for key in unset_secrets(values, project) if stand_ins else []:
+        values[key] = SECRET
+        secret.add(key)
     return values, secret
+
+
+def unset_secrets(values: dict[str, str], project: str) -> list[str]:
+    """The secrets the config needs (settings.models.needed_secrets) that it does not set: the
+    offline tools plan with a stand-in, as they do for every secret; a real deploy asks for them."""
+    ours = {k.partition(":")[2]: v for k, v in values.items() if k.startswith(f"{project}:")}
+    decoded = {}
+    for key, value in ours.items():
+        try:
+            decoded[key] = json.loads(value) if value[:1] == "[" else value
+        except ValueError:  # "[secret]", or a malformed list the loader reports
+            decoded[key] = value
+    return [f"{project}:{key}" for key in needed_secrets(decoded) if key not in ours]
 
 
 def load_stack(root: Path, stack: str) -> StackSettings:

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_snake
 
 from settings.errors import ConfigError, ConfigErrors, did_you_mean
-from settings.models import DESTINATION_KEYS, REJECTED_PIPELINE_KEYS, SECRET_KEYS, Mode, PipelineSpec, StackConfig
+from settings.models import REJECTED_PIPELINE_KEYS, SECRET_KEYS, Mode, PipelineSpec, StackConfig, needed_secrets
 from settings.yaml_source import YamlDoc, join, load_yaml
 
 NAMESPACE = "lakeflow"
@@ -418,33 +418,41 @@ def _cross_checks(
                 hint="the numeric id in the workspace URL (?o=<id>) or the account console",
             )
         )
-    if (cfg.account_client_id is None) != (cfg.account_client_secret is None):
+    if cfg.account_client_id is None and cfg.account_client_secret is not None:
         errors.append(
             ConfigError(
                 stack_doc.file,
-                f"{NAMESPACE}:accountClientId",
-                "and accountClientSecret go together (OAuth of an account-level service principal)",
-                line=stack_doc.line(f"config.{NAMESPACE}:accountClientId")
-                or stack_doc.line(f"config.{NAMESPACE}:accountClientSecret"),
+                f"{NAMESPACE}:accountClientSecret",
+                "is set without accountClientId (OAuth of an account-level service principal needs both)",
+                line=stack_doc.line(f"config.{NAMESPACE}:accountClientSecret"),
             )
         )
 
-    for severity in ("P1", "P2", "P3", "P4"):
-        key = f"{NAMESPACE}:route{severity}"
-        for kind in getattr(cfg, f"route_{severity.lower()}"):
-            configured = bool(cfg.alert_emails) if kind == "email" else getattr(cfg, DESTINATION_KEYS[kind]) is not None
-            if not configured:
-                setting = "alertEmails" if kind == "email" else to_camel(DESTINATION_KEYS[kind])
-                errors.append(
-                    ConfigError(
-                        stack_doc.file,
-                        key,
-                        f"routes to {kind}, which this stack does not configure",
-                        value=kind,
-                        line=stack_doc.line(f"config.{key}"),
-                        hint=f"set {NAMESPACE}:{setting}, or remove {kind} from the route",
-                    )
+    stack = stack_doc.file.removeprefix("Pulumi.").removesuffix(".yaml")
+    for key, needed_by in needed_secrets(cfg.model_dump(by_alias=True)).items():
+        if getattr(cfg, to_snake(key)) is None:
+            errors.append(
+                ConfigError(
+                    stack_doc.file,
+                    f"{NAMESPACE}:{key}",
+                    f"is a secret this stack needs ({'; '.join(needed_by)}) and has no value",
+                    line=stack_doc.line(f"config.{NAMESPACE}:{key}"),
+                    hint=f"pulumi config set --secret {NAMESPACE}:{key} <value> --stack {stack}",
                 )
+            )
+    if not cfg.alert_emails:
+        routed = [f"route{s}" for s in ("P1", "P2", "P3", "P4") if "email" in getattr(cfg, f"route_{s.lower()}")]
+        if routed:
+            errors.append(
+                ConfigError(
+                    stack_doc.file,
+                    f"{NAMESPACE}:{routed[0]}",
+                    f"routes to email ({', '.join(routed)}), which this stack does not configure",
+                    value="email",
+                    line=stack_doc.line(f"config.{NAMESPACE}:{routed[0]}"),
+                    hint=f"set {NAMESPACE}:alertEmails, or remove email from the route",
+                )
+            )
 
     if cfg.disaster_recovery and cfg.dr_catalog is None:
         key = f"{NAMESPACE}:drCatalog"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -88,6 +89,25 @@ DestinationKind = Literal["email", "slack", "pagerduty", "webhook"]
 # Stack keys that hold credentials: the only `lakeflow:` keys that may (and should) be secrets.
 SECRET_KEYS = frozenset({"slackWebhookUrl", "pagerdutyIntegrationKey", "webhookUrl", "accountClientSecret"})
 DESTINATION_KEYS = {"slack": "slack_webhook_url", "pagerduty": "pagerduty_integration_key", "webhook": "webhook_url"}
+
+
+def needed_secrets(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The secret keys a stack's config needs, each with the settings that need it.
+
+    `values` are the stack's `lakeflow:` settings by camelCase key, structured values decoded
+    (routes as lists). A route to slack, pagerduty or webhook needs that destination's secret;
+    accountClientId needs accountClientSecret. Used by the loader (which reports a needed secret
+    that is not set) and by the offline tools (which stand in for it).
+    """
+    needed: dict[str, list[str]] = {}
+    for severity in ("P1", "P2", "P3", "P4"):
+        route = values.get(f"route{severity}")
+        for kind in route if isinstance(route, list) else []:
+            if kind in DESTINATION_KEYS:
+                needed.setdefault(to_camel(DESTINATION_KEYS[kind]), []).append(f"route{severity}: {kind}")
+    if values.get("accountClientId"):
+        needed.setdefault("accountClientSecret", []).append("accountClientId")
+    return needed
 
 
 def principal_field(principal: str) -> tuple[str, str]:

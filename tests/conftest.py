@@ -58,9 +58,11 @@ class Project:
                 data["config"][full] = value
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def load(self, stack: str = "dev") -> StackSettings:
+    def load(self, stack: str = "dev", *, as_deployed: bool = False) -> StackSettings:
+        """The stack's settings as the offline tools read them, or (`as_deployed`) as a real
+        `pulumi up` hands them to the program: without stand-ins for secrets the file lacks."""
         project = project_name(self.root)
-        config, secret = read_stack_config(self.root, project, stack)
+        config, secret = read_stack_config(self.root, project, stack, stand_ins=not as_deployed)
         return load_settings(project, stack, config, secret, self.root)
 
     def plan(self, stack: str = "dev") -> Plan:

@@ -113,10 +113,11 @@ def test_prod_runs_on_demand(plans):
 def test_account_settings_are_validated(project):
     project.edit_stack("prod", workspaceId=None, accountClientId="abc")
     with pytest.raises(ConfigErrors) as info:
-        project.load("prod")
+        project.load("prod", as_deployed=True)
     report = info.value.report()
     assert "lakeflow:workspaceId: is required with accountId" in report
-    assert "lakeflow:accountClientId: and accountClientSecret go together" in report
+    assert "lakeflow:accountClientSecret: is a secret this stack needs (accountClientId) and has no value" in report
+    assert "pulumi config set --secret lakeflow:accountClientSecret <value> --stack prod" in report
 
 
 # --- capacity planning (guide 9.2) ----------------------------------------------------------

@@ -234,11 +234,15 @@ def test_dashboard_is_valid_json_every_widget_bound_to_an_existing_dataset_colum
 def test_routes_to_unconfigured_destinations_and_plaintext_credentials_are_rejected(project):
     from settings.errors import ConfigErrors
 
-    project.edit_stack("dev", routeP2=["pagerduty"], webhookUrl="https://hooks.example.com/x")
+    project.edit_stack("dev", routeP2=["pagerduty"], routeP3=["pagerduty"], webhookUrl="https://hooks.example.com/x")
     with pytest.raises(ConfigErrors) as info:
-        project.load("dev")
+        project.load("dev", as_deployed=True)
     report = info.value.report()
-    assert "lakeflow:routeP2: 'pagerduty': routes to pagerduty, which this stack does not configure" in report
+    assert (
+        "lakeflow:pagerdutyIntegrationKey: is a secret this stack needs (routeP2: pagerduty; routeP3: pagerduty) "
+        "and has no value (pulumi config set --secret lakeflow:pagerdutyIntegrationKey <value> --stack dev)"
+    ) in report
+    assert report.count("pagerdutyIntegrationKey") == 2  # one error, not one per route
     assert "lakeflow:webhookUrl: is a credential and must be a secret" in report
     assert "https://hooks.example.com/x" not in report
 

@@ -11,8 +11,8 @@ import yaml
 
 from offline.plan import main
 from offline.recorder import SECRET, record
-from settings.models import StackConfig
-from tests.conftest import ROOT, resource
+from settings.models import SECRET_KEYS, StackConfig
+from tests.conftest import ROOT, STACKS, resource
 
 pytestmark = pytest.mark.plan
 
@@ -142,21 +142,24 @@ def test_unknown_stack_lists_the_stacks_there(capsys):
     assert captured.out == ""
 
 
-def test_pulumi_yaml_declares_every_scalar_and_list_setting_with_its_type():
-    """Pulumi.yaml's config schema and the settings model must not drift apart.
+def test_pulumi_yaml_declares_what_the_cli_can_check_and_nothing_it_would_refuse():
+    """Pulumi.yaml's config schema and the settings model must not drift apart, and the real CLI
+    must accept every stack: it refuses a stack that lacks a declared key without a default.
 
-    Pulumi's project schema knows string, integer, boolean and array; map-valued settings
-    (`variables`) can only be documented there, and StackConfig validates them.
-    """
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    expected = {}
+    So a key is declared with its type when StackConfig requires it (no default) or has a
+    default, which Pulumi.yaml repeats; optional keys without one (None), secrets and map values
+    (`variables`) are left out and listed in Pulumi.yaml's comment instead."""
+    text = (ROOT / "Pulumi.yaml").read_text()
+    declared = yaml.safe_load(text)["config"]
+    expected_types, expected_defaults = {}, {}
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
         annotation = str(field.annotation)
-        if "dict[" in annotation:
-            assert key not in declared
+        if "dict[" in annotation or (not field.is_required() and field.default is None):
+            assert key not in declared, f"{key} is optional without a default: the CLI would require it"
+            assert f"#   {key} " in text or key in SECRET_KEYS, f"{key} is not listed in Pulumi.yaml's comment"
             continue
-        expected[key] = (
+        expected_types[key] = (
             "array"
             if "list[" in annotation
             else "boolean"
@@ -165,8 +168,16 @@ def test_pulumi_yaml_declares_every_scalar_and_list_setting_with_its_type():
             if "int" in annotation
             else "string"
         )
-    assert {k: v["type"] for k, v in declared.items()} == expected
+        if not field.is_required():
+            expected_defaults[key] = field.default
+    assert {k: v["type"] for k, v in declared.items()} == expected_types
+    assert {k: v["default"] for k, v in declared.items() if "default" in v} == expected_defaults
     assert all(v.get("description") for v in declared.values())
+    for stack in STACKS:
+        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        assert not [k for k, v in config.items() if isinstance(v, dict) and "secure" in v], "no fake ciphertext"
+        required = {k for k, v in declared.items() if "default" not in v}
+        assert required <= {k.removeprefix("lakeflow:") for k in config}, stack
 
 
 def test_a_provider_function_call_fails_the_plan_loudly():
