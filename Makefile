@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: venv plan test lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade
+.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade engine preview
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,20 @@ plan: $(STAMP)
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
+
+## engine: build the real Pulumi CLI, Python language host and Databricks provider from Go modules
+##         (cached by version: ~/.cache/lakeflow-engine, or LAKEFLOW_ENGINE_CACHE)
+engine: $(STAMP)
+	@$(BIN)/python -m engine.build
+
+## preview: the real `pulumi preview --diff` of STACK with the policy pack: temporary backend, stub
+##          workspace on 127.0.0.1, no credentials (builds the engine first if needed)
+preview: $(STAMP)
+	@$(BIN)/python -m engine.preview --stack "$(STACK)"
+
+## test-engine: the agreement tests: the real engine against the offline plan, diff and policies
+test-engine: engine
+	$(BIN)/python -m pytest -n auto -m engine tests/engine
 
 ## lint: ruff lint + format check, mypy on the package code
 lint: $(STAMP)

@@ -42,6 +42,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
 PIPELINE = "databricks:index/pipeline:Pipeline"
@@ -173,12 +174,20 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         return
     if isinstance(value, Mapping):
         for key in value:
-            yield from _walk(value[key], f"{path}.{key}" if path else str(key))
+            yield from _walk_item(value, key, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            yield from _walk(item, f"{path}[{i}]")
+        for i in range(len(value)):
+            yield from _walk_item(value, i, f"{path}[{i}]")
     else:
         yield path, value
+
+
+def _walk_item(container: Any, key: Any, path: str) -> Iterator[tuple[str, Any]]:
+    try:
+        item = container[key]
+    except UnknownValueError:
+        return  # computed by another resource: unknown during a preview, and never written by hand
+    yield from _walk(item, path)
 
 
 def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -247,10 +256,18 @@ def _no_scheduled_full_refresh(args: ResourceValidationArgs, report: ReportViola
             )
 
 
+def _set_or_computed(props: Mapping[str, Any], key: str) -> bool:
+    """Set by the program, or computed from another resource (unknown during a preview)."""
+    try:
+        return bool(props.get(key))
+    except UnknownValueError:
+        return True
+
+
 def _serverless_budget_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
     p = args.props
     serverless = args.resource_type == PIPELINE and p.get("serverless")
-    if serverless and _production(p, args.get_config()) and not p.get("budgetPolicyId"):
+    if serverless and _production(p, args.get_config()) and not _set_or_computed(p, "budgetPolicyId"):
         report("Serverless usage is attributed only through a budget policy: set budgetPolicyId.", None)
 
 
