@@ -8,7 +8,8 @@ plugin from Go modules, into a cache keyed by everything that goes into them.
 
 The cache entry is `<cache>/<key>/` with `bin/` (pulumi, pulumi-language-python,
 pulumi-language-python-exec) and `plugins/resource-databricks-v<version>/` (the provider binary,
-schema.json and bridge-metadata.json), laid out as PULUMI_HOME/plugins expects. The key hashes the
+schema.json, bridge-metadata.json and facts.json: what the provider's schema says forces
+replacement and is computed, per resource type), laid out as PULUMI_HOME/plugins expects. The key hashes the
 Go sources, go.mod/go.sum, the versions and `go version`, so a second build with nothing changed
 is a look-up, and a changed pin builds anew. The provider's version is the pulumi-databricks pin
 in requirements.txt: the Python SDK and the plugin move together.
@@ -192,6 +193,14 @@ def build(log=print) -> Engine:
         if tfgen.returncode != 0:
             raise BuildError(f"generating the provider schema failed:\n{tfgen.stdout[-3000:]}{tfgen.stderr[-3000:]}")
         (plugin_dir / "Pulumi.yaml").unlink(missing_ok=True)  # tfgen's project stub, not part of a plugin
+        facts = subprocess.run(
+            [str(plugin_dir / "pulumi-resource-databricks"), "facts", "--out", str(plugin_dir / "facts.json")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if facts.returncode != 0:
+            raise BuildError(f"reading the provider's schema facts failed:\n{facts.stderr[-3000:]}")
         manifest = {"cli": engine.cli_version, "databricks": engine.provider_version, "key": engine.dir.name}
         (work / "engine.json").write_text(json.dumps(manifest, indent=2) + "\n")
         try:

@@ -39,6 +39,10 @@ class StubWorkspace:
     """An HTTP server on 127.0.0.1 standing in for the workspace and account hosts."""
 
     CONFIGURE = ("GET", "/.well-known/databricks-config")
+    # Who the token is: asked by plans against existing state, whose response header also gives
+    # the workspace id (plugin-framework resources keep it in provider_config).
+    ME = ("GET", "/api/2.0/preview/scim/v2/Me")
+    WORKSPACE_ID = "1234567890123456"
 
     def __init__(self, allow: Iterable[tuple[str, str]] = ()) -> None:
         self.allowed = {self.CONFIGURE, *allow}
@@ -53,6 +57,8 @@ class StubWorkspace:
                 if (self.command, path) in stub.allowed:
                     body = stub.answer(self.command, path)
                     self.send_response(200 if body is not None else 404)
+                    if (self.command, path) == stub.ME:
+                        self.send_header("X-Databricks-Org-Id", stub.WORKSPACE_ID)
                 else:
                     stub.violations.append(f"{self.command} {self.path}")
                     body = {"error_code": "NOT_AVAILABLE", "message": "the preview stub answers no API calls"}
@@ -74,8 +80,8 @@ class StubWorkspace:
 
     def answer(self, method: str, path: str) -> dict[str, Any] | None:
         """The body of an allowed request (None: 404)."""
-        if path == "/api/2.0/preview/scim/v2/Me":
-            return {"id": "1", "userName": "preview@example.invalid", "active": True}
+        if (method, path) == self.ME:
+            return {"id": "1", "userName": "deployer@example.invalid", "active": True}
         return None
 
     def __enter__(self) -> StubWorkspace:
@@ -96,24 +102,9 @@ class Sandbox:
         self.root = root
         self.dir = Path(tempfile.mkdtemp(prefix="lakeflow-preview-"))
         self.project = self.dir / "project"
-        self.project.mkdir()
-        for entry in root.iterdir():
-            if entry.name in _NOT_LINKED or (entry.name.startswith("Pulumi.") and entry.name != "Pulumi.yaml"):
-                continue
-            if entry.name == "policy":
-                continue
-            (self.project / entry.name).symlink_to(entry)
-        for stack_file in root.glob("Pulumi.*.yaml"):
-            if stack_file.name != "Pulumi.yaml":
-                shutil.copyfile(stack_file, self.project / stack_file.name)
-        # The policy pack runs from its own folder with its own virtualenv (PulumiPolicy.yaml:
-        # `venv`): the project's, which pins pulumi-policy.
         self.policy = self.dir / "policy"
-        self.policy.mkdir()
-        for entry in (root / "policy").iterdir():
-            if entry.name not in _NOT_LINKED and entry.name != "venv":
-                (self.policy / entry.name).symlink_to(entry)
-        (self.policy / "venv").symlink_to(root / ".venv")
+        self._config: dict[str, list[tuple[str, str, bool]]] = {}  # stack -> what set_config set
+        self.use_program(root)
         home = self.dir / "home"
         home.mkdir()
         (home / "plugins").symlink_to(engine.plugins)
@@ -135,6 +126,39 @@ class Sandbox:
             NO_PROXY="127.0.0.1,localhost",
         )
         self.env = env
+
+    def use_program(self, root: Path) -> None:
+        """Run the program, pipeline files and stack files of `root` from now on (a changed copy
+        of the project, say). Stacks already created keep their secrets salt and the config the
+        sandbox set on them."""
+        salts = {}
+        for stack in self._config:
+            text = (self.project / f"Pulumi.{stack}.yaml").read_text()
+            salts[stack] = next((line for line in text.splitlines() if line.startswith("encryptionsalt:")), None)
+        for folder in (self.project, self.policy):
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir()
+        for entry in root.iterdir():
+            if entry.name in _NOT_LINKED or entry.name in ("policy", ".venv"):
+                continue
+            if entry.name.startswith("Pulumi.") and entry.name != "Pulumi.yaml":
+                shutil.copyfile(entry, self.project / entry.name)
+            else:
+                (self.project / entry.name).symlink_to(entry)
+        # The policy pack runs from its own folder with its own virtualenv (PulumiPolicy.yaml:
+        # `venv`): the project's, which pins pulumi-policy.
+        for entry in (root / "policy").iterdir():
+            if entry.name not in _NOT_LINKED and entry.name != "venv":
+                (self.policy / entry.name).symlink_to(entry)
+        (self.project / ".venv").symlink_to(ROOT / ".venv")
+        (self.policy / "venv").symlink_to(ROOT / ".venv")
+        for stack, salt in salts.items():
+            stack_file = self.project / f"Pulumi.{stack}.yaml"
+            if salt:
+                stack_file.write_text(f"{salt}\n{stack_file.read_text()}")
+            for key, value, secret in self._config[stack]:
+                self.set_config(stack, key, value, secret, remember=False)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -160,11 +184,14 @@ class Sandbox:
     def init_stack(self, stack: str) -> None:
         """The stack in the temporary backend, its copied config pointed at the stub workspace."""
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+        self._config[stack] = []
         self.set_config(stack, "databricks:host", self.stub.url)
         # The Terraform provider retries a failing call "forever" by default.
         self.set_config(stack, "databricks:retryTimeoutSeconds", "10")
 
-    def set_config(self, stack: str, key: str, value: str, secret: bool = False) -> None:
+    def set_config(self, stack: str, key: str, value: str, secret: bool = False, remember: bool = True) -> None:
+        if remember:
+            self._config[stack].append((key, value, secret))
         self.pulumi("config", "set", "--stack", stack, "--secret" if secret else "--plaintext", "--", key, value)
 
     def import_deployment(self, stack: str, deployment: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ def plan_stack(
     root: Path = ROOT,
     references: Mapping[str, dict[str, Any]] | None = None,
     _seen: frozenset[str] = frozenset(),
+    deployed: bool = False,
 ) -> Any:
     """Settings -> build -> recorded Plan. Raises ConfigErrors before anything is registered.
 
@@ -58,7 +59,7 @@ def plan_stack(
         if key not in _REFERENCED_OUTPUTS:
             _REFERENCED_OUTPUTS[key] = plan_stack(other, root, references, _seen | {stack}).outputs
         resolved[source] = _REFERENCED_OUTPUTS[key]
-    return record(project, stack, config, secret_keys, lambda: build(settings), references=resolved)
+    return record(project, stack, config, secret_keys, lambda: build(settings), references=resolved, deployed=deployed)
 
 
 # Outputs of referenced stacks by the content they were planned from: a process planning prod

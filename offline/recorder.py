@@ -62,9 +62,15 @@ class OfflineDataUnavailable(RuntimeError):
 _STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
+def placeholder_id(type_: str, name: str) -> str:
+    """The id a resource gets in a deployed plan (`record(..., deployed=True)`)."""
+    return f"placeholder:{type_.rsplit(':', 1)[-1]}:{name}"
+
+
 class _PreviewMocks(pulumi.runtime.Mocks):
-    def __init__(self, references: Mapping[str, dict[str, Any]] | None = None):
+    def __init__(self, references: Mapping[str, dict[str, Any]] | None = None, deployed: bool = False):
         self.references = dict(references or {})
+        self.deployed = deployed
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         if args.typ == _STACK_REFERENCE:
@@ -74,6 +80,8 @@ class _PreviewMocks(pulumi.runtime.Mocks):
             if name not in self.references:
                 raise OfflineDataUnavailable(f"the offline plan has no outputs for stack reference {name}")
             return name, {"name": name, "outputs": self.references[name], "secretOutputNames": []}
+        if self.deployed:
+            return placeholder_id(args.typ, args.name), dict(args.inputs)
         # No id and no computed state: like a preview, everything the provider computes is unknown.
         return "", dict(args.inputs)
 
@@ -83,8 +91,9 @@ class _PreviewMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, plan: Plan, references: Mapping[str, dict[str, Any]] | None = None):
-        super().__init__(_PreviewMocks(references))
+    def __init__(self, plan: Plan, references: Mapping[str, dict[str, Any]] | None = None, deployed: bool = False):
+        super().__init__(_PreviewMocks(references, deployed))
+        self.deployed = deployed
         self.plan = plan
         self._qualified: dict[str, str] = {}
         self._root_urn = ""
@@ -125,7 +134,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             replaceOnChanges=list(request.replaceOnChanges),
             importId=request.importId or None,
         )
-        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
+        id_ = placeholder_id(request.type, request.name) if self.deployed and request.custom else ""
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         # The root stack's outputs, as the engine receives them when the program ends: serialized
@@ -221,17 +231,20 @@ def record(
     secret_keys: set[str],
     program: Callable[[], Any],
     references: Mapping[str, dict[str, Any]] | None = None,
+    deployed: bool = False,
 ) -> Plan:
     """Run `program` as stack `project/stack` under mocks; return what it registered.
-    `references`: outputs of the stacks it reads through StackReference."""
+    `references`: outputs of the stacks it reads through StackReference. `deployed`: as an update
+    after a deployment would see it, every resource with an id (`placeholder_id`) and its inputs
+    as outputs, so inputs taken from other resources are known (a preview leaves them unknown)."""
     plan = Plan(project, stack)
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
     pulumi.runtime.set_mocks(
-        _PreviewMocks(references),
+        _PreviewMocks(references, deployed),
         project=project,
         stack=stack,
-        preview=True,
-        monitor=RecordingMonitor(plan, references),
+        preview=not deployed,
+        monitor=RecordingMonitor(plan, references, deployed),
         logger=_collecting_logger(plan.warnings),
     )
     # Each plan gets a fresh root stack from `run_in_stack` (set_mocks may leave one, already

@@ -14,6 +14,9 @@
 //
 //	pulumi-resource-databricks tfgen schema --out DIR
 //	    writes schema.json and bridge-metadata.json (tfgen, run once at build time);
+//	pulumi-resource-databricks facts --out FILE
+//	    writes what each resource's schema says about replacement and computed values
+//	    (facts.go), for the offline diff and the agreement tests;
 //	pulumi-resource-databricks [engine flags]
 //	    serves the provider, reading both files from the directory of the executable.
 package main
@@ -41,6 +44,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "tfgen" {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		pftfgen.MainWithMuxer("databricks", providerInfo([]byte("{}")))
+		return
+	}
+	if len(os.Args) == 4 && os.Args[1] == "facts" && os.Args[2] == "--out" {
+		must(writeFacts(os.Args[3]))
 		return
 	}
 	exe, err := os.Executable()
