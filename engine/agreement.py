@@ -41,9 +41,8 @@ def preview_json(sandbox: Sandbox, stack: str, policy_pack: bool = True) -> dict
             f"pulumi preview --json printed no JSON ({done.returncode}):\n{done.stdout}{done.stderr}"
         ) from None
     if done.returncode != 0:
-        raise AssertionError(
-            f"pulumi preview failed ({done.returncode}):\n{json.dumps(result.get('diagnostics'), indent=2)}\n{done.stderr}"
-        )
+        diagnostics = json.dumps(result.get("diagnostics"), indent=2)
+        raise AssertionError(f"pulumi preview failed ({done.returncode}):\n{diagnostics}\n{done.stderr}")
     return result
 
 
