@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.build import Engine
 from engine.sandbox import Sandbox, StubWorkspace
+from offline.diff import diff_plans, plan_json
 from offline.recorder import placeholder_id
 
 ACTIONS = ("create", "update", "replace", "delete")
@@ -80,11 +82,11 @@ def _known(value: Any, deployed: Any) -> Any:
     if isinstance(value, str) and value == UNKNOWN:
         return deployed
     if isinstance(value, dict):
-        other = deployed if isinstance(deployed, dict) else {}
-        return {k: _known(v, other.get(k)) for k, v in value.items()}
+        fields = deployed if isinstance(deployed, dict) else {}
+        return {k: _known(v, fields.get(k)) for k, v in value.items()}
     if isinstance(value, list):
-        other = deployed if isinstance(deployed, list) else []
-        return [_known(v, other[i] if i < len(other) else None) for i, v in enumerate(value)]
+        items = deployed if isinstance(deployed, list) else []
+        return [_known(v, items[i] if i < len(items) else None) for i, v in enumerate(value)]
     return value
 
 
@@ -159,3 +161,44 @@ def provider_facts(engine: Engine) -> dict[str, Any]:
     """What the built provider's schema says of each resource type (engine/provider/facts.go)."""
     plugin = engine.plugins / f"resource-databricks-v{engine.provider_version}"
     return json.loads((plugin / "facts.json").read_text())
+
+
+def default_provider_inputs(sandbox: Sandbox, stack: str, engine: Engine) -> dict[str, Any]:
+    """What the engine gives the stack's default Databricks provider: its `databricks:` config
+    (as the sandbox set it) and the plugin version."""
+    inputs: dict[str, Any] = {
+        key.removeprefix("databricks:"): value
+        for key, value, _ in sandbox.config(stack)
+        if key.startswith("databricks:")
+    }
+    return {**inputs, "version": engine.provider_version}
+
+
+def engine_changes(engine: Engine, base: Path, changed: Path, stack: str = "dev") -> dict[str, set[str]]:
+    """The real engine's verdict on changing the project at `base` into the one at `changed`:
+    `base` previewed for real and imported as a deployment, then `changed` previewed against it."""
+    from engine.preview import prepare
+
+    with StubWorkspace(allow=[StubWorkspace.ME]) as stub, Sandbox(engine, stub, base) as sandbox:
+        prepare(sandbox, stack, base)
+        base_preview = preview_json(sandbox, stack, policy_pack=False)
+        deployed = plan_json(base, stack, deployed=True)
+        deployment = deployment_from_preview(
+            base_preview, deployed, default_provider_inputs(sandbox, stack, engine), provider_facts(engine)
+        )
+        sandbox.import_deployment(stack, deployment)
+        sandbox.use_program(changed)
+        result = changes(preview_json(sandbox, stack, policy_pack=False))
+        if stub.violations:
+            raise AssertionError(f"the preview called the API beyond Configure and Me: {stub.violations}")
+        return result
+
+
+def offline_changes(base: Path, changed: Path, stack: str = "dev") -> dict[str, set[str]]:
+    """`make diff`'s verdict on the same change (offline plans of each, run from each copy)."""
+    diff = diff_plans(plan_json(base, stack), plan_json(changed, stack))
+    by_action: dict[str, set[str]] = {a: set() for a in ACTIONS}
+    for change in diff.resources:
+        if change.action in by_action:
+            by_action[change.action].add(change.urn)
+    return by_action

@@ -16,6 +16,9 @@ in requirements.txt: the Python SDK and the plugin move together.
 
     python -m engine.build            build if needed, print the cache entry
     python -m engine.build --check    exit 1 if the entry is not built (nothing is built)
+    python -m engine.build --write-force-new
+                                      build if needed, then write offline/force_new.json from
+                                      the provider's schema (after moving the provider pin)
 """
 
 from __future__ import annotations
@@ -214,9 +217,31 @@ def build(log=print) -> Engine:
         shutil.rmtree(work, ignore_errors=True)
 
 
+FORCE_NEW_FILE = ROOT / "offline" / "force_new.json"
+
+
+def force_new_json(engine: Engine) -> str:
+    """offline/force_new.json as the built provider's schema gives it."""
+    plugin = engine.plugins / f"resource-databricks-v{engine.provider_version}"
+    facts = json.loads((plugin / "facts.json").read_text())
+    upstream = re.search(r"terraform-provider-databricks (v\S+)", (PROVIDER_MODULE / "go.mod").read_text())
+    document = {
+        "source": (
+            f"pulumi-databricks {engine.provider_version}: terraform-provider-databricks "
+            f"{upstream.group(1) if upstream else '?'} as engine/provider bridges it "
+            "(python -m engine.build --write-force-new)"
+        ),
+        "forceNew": {t: f["forceNew"] for t, f in sorted(facts.items()) if f["forceNew"]},
+        "forceNewBlocks": {t: f["forceNewBlocks"] for t, f in sorted(facts.items()) if f["forceNewBlocks"]},
+        "replaceIf": {t: f["replaceIf"] for t, f in sorted(facts.items()) if f["replaceIf"]},
+    }
+    return json.dumps(document, indent=1) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless the engine is built; build nothing")
+    parser.add_argument("--write-force-new", action="store_true", help="write offline/force_new.json")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -226,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         else:
             engine = build()
+        if args.write_force_new:
+            FORCE_NEW_FILE.write_text(force_new_json(engine), encoding="utf-8")
+            print(f"wrote {FORCE_NEW_FILE.relative_to(ROOT)}")
     except BuildError as exc:
         print(f"make engine: {exc}", file=sys.stderr)
         return 1

@@ -194,6 +194,10 @@ class Sandbox:
             self._config[stack].append((key, value, secret))
         self.pulumi("config", "set", "--stack", stack, "--secret" if secret else "--plaintext", "--", key, value)
 
+    def config(self, stack: str) -> list[tuple[str, str, bool]]:
+        """(key, value, secret) of every `set_config` on `stack`, in order."""
+        return list(self._config.get(stack, []))
+
     def import_deployment(self, stack: str, deployment: dict[str, Any]) -> None:
         path = self.dir / f"{stack}.deployment.json"
         path.write_text(json.dumps(deployment))

@@ -129,22 +129,27 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
     new_urns = {r["urn"] for r in new_resources}
     resolved_old: dict[str, str] = {}  # new URN -> old URN it continues
     changes: list[ResourceChange] = []
+    fresh: set[str] = set()  # created or replaced: their outputs are unknown until applied
 
     for res in new_resources:  # registration order: parents are resolved before their children
         old_urn = res["urn"] if res["urn"] in old_by_urn else _alias_match(res, old_by_urn, new_urns, resolved_old)
         if old_urn is None:
             changes.append(_change("create", res))
+            fresh.add(res["urn"])
             continue
         resolved_old[res["urn"]] = old_urn
         before = old_by_urn[old_urn]
         inputs = _option_changes(before, res) + _input_changes(before["inputs"], res["inputs"])
         inputs += _source_changes(before, res, resolved_old)
+        inputs += _recomputed(res, fresh)
         reasons = replacement_reasons(res["type"], before, res, [c.path for c in inputs])
         action = "replace" if reasons else "update" if inputs or _options_changed(before, res) else "same"
         change = _change(action, res, protected=before["protect"] or res["protect"])
         change.renamed_from = old_urn if old_urn != res["urn"] else None
         change.changes, change.replace_reasons = inputs, reasons
         changes.append(change)
+        if action == "replace":
+            fresh.add(res["urn"])
 
     continued = set(resolved_old.values())
     for urn, res in old_by_urn.items():
@@ -179,6 +184,17 @@ def _source_changes(
     if old == new:
         return []
     return [InputChange("(known after apply) values from", ", ".join(sorted(old - new)), ", ".join(sorted(new - old)))]
+
+
+def _recomputed(res: Mapping[str, Any], fresh: set[str]) -> list[InputChange]:
+    """Inputs taken from a resource this update creates or replaces: the engine sees the known
+    value of the deployment become unknown, a change (which replaces where the input forces it:
+    the permissions of a replaced dashboard). Offline both plans say "known after apply"."""
+    return [
+        InputChange(prop, "(from the deployed " + ", ".join(_short_name(u) for u in urns) + ")", UNKNOWN_TEXT)
+        for prop, urns in res.get("propertyDependencies", {}).items()
+        if fresh.intersection(urns) and UNKNOWN_TEXT in json.dumps(res["inputs"].get(prop))
+    ]
 
 
 def _short_name(urn: str) -> str:
@@ -322,13 +338,15 @@ class DiffError(Exception):
     """A diff that cannot be made (bad ref, a plan that fails); the message says why."""
 
 
-def plan_json(cwd: Path, stack: str, root: Path | None = None) -> dict[str, Any]:
+def plan_json(cwd: Path, stack: str, root: Path | None = None, deployed: bool = False) -> dict[str, Any]:
     """Run `offline.plan` of the code in `cwd` (a fresh process: the code at that ref)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "plan.json"
         cmd = [sys.executable, "-m", "offline.plan", "--stack", stack, "--json", str(out)]
         if root is not None:
             cmd += ["--root", str(root)]
+        if deployed:
+            cmd.append("--deployed")
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise DiffError(proc.stderr.strip() or proc.stdout.strip())

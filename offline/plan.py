@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         help="outputs of a referenced stack (pulumi stack output --json); default: its offline plan",
     )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    # As an update after a deployment sees it (placeholder ids): the agreement tests' base state.
+    parser.add_argument("--deployed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     try:
-        plan = plan_stack(args.stack, args.root, _references(args.reference))
+        plan = plan_stack(args.stack, args.root, _references(args.reference), deployed=args.deployed)
     except ConfigErrors as exc:
         print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
         return 2

@@ -133,6 +133,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ignoreChanges=list(request.ignoreChanges),
             replaceOnChanges=list(request.replaceOnChanges),
             importId=request.importId or None,
+            propertyDependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns},
         )
         id_ = placeholder_id(request.type, request.name) if self.deployed and request.custom else ""
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=request.object)
@@ -171,6 +172,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "parent": None if request.parent in ("", self._root_urn) else request.parent,
                 "provider": request.provider or None,
                 "dependencies": sorted(request.dependencies),
+                "propertyDependencies": {},
                 "protect": False,
                 "retainOnDelete": False,
                 "deleteBeforeReplace": False,

@@ -1,88 +1,35 @@
-"""What forces a resource's replacement: the one table the diff and the data-loss guard use.
+"""What forces a resource's replacement: what the diff and the data-loss guard use.
 
-Read from the Terraform provider that pulumi-databricks bridges,
-github.com/databricks/terraform-provider-databricks, at the commits named per entry (checked
-2026-11 for pulumi-databricks 1.118). A property listed here cannot be updated in place: the
-provider deletes the resource and creates a new one (Pulumi's default is create-before-delete).
-When the provider is upgraded, re-check these entries against its source.
+`force_new.json` beside this file is read from the Databricks provider itself: the schema of the
+provider plugin `make engine` builds (the pinned pulumi-databricks release's upstream
+terraform-provider-databricks, bridged), written by `python -m engine.build --write-force-new`.
+It lists, per resource type, the input paths whose change replaces the resource (SDKv2 ForceNew,
+plugin-framework RequiresReplace) and those where the provider decides per change
+(RequiresReplaceIf). tests/engine checks that the file is what the built provider says, and that
+the real engine's verdicts on real changes match this diff's.
+
+What a schema flag cannot show (the provider's CustomizeDiff) is written out below, each found by
+a real-engine preview or read in the provider source.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 PIPELINE = "databricks:index/pipeline:Pipeline"
 SQL_TABLE = "databricks:index/sqlTable:SqlTable"
 
-# type -> input paths (camelCase, as registered) that force replacement when they change.
-FORCE_NEW: dict[str, tuple[str, ...]] = {
-    # pipelines/resource_pipeline.go @0148dbb3: s.SchemaPath("storage").SetForceNew(), and the
-    # gateway/ingestion connection fields. `catalog` alone updates in place since PR #5180.
-    PIPELINE: (
-        "storage",
-        "gatewayDefinition.connectionId",
-        "gatewayDefinition.gatewayStorageCatalog",
-        "gatewayDefinition.gatewayStorageSchema",
-        "ingestionDefinition.connectionName",
-        "ingestionDefinition.ingestionGatewayId",
-    ),
-    # catalog/resource_schema.go: for "name", "catalog_name", "storage_root" ... SetForceNew()
-    "databricks:index/schema:Schema": ("name", "catalogName", "storageRoot"),
-    # catalog/resource_sql_table.go @e173af38: tf:"force_new" on these fields.
-    SQL_TABLE: (
-        "catalogName",
-        "schemaName",
-        "tableType",
-        "dataSourceFormat",
-        "partitions",
-        "storageCredentialName",
-        "options",
-    ),
-    # catalog/resource_volume.go @c3c4fc58: tf:"force_new"; `name` is renamed in place.
-    "databricks:index/volume:Volume": ("catalogName", "schemaName", "volumeType", "storageLocation"),
-    # sql/resource_query.go @b9ade807, sql/resource_alert.go @a8558750,
-    # dashboards/resource_dashboard.go @670320b9: parent_path ... SetForceNew().
-    # AlertV2 is not listed: its parent_path is in the update mask (resource_alert_v2.go @84a7bd00).
-    "databricks:index/query:Query": ("parentPath",),
-    "databricks:index/sqlQuery:SqlQuery": ("parentPath",),
-    "databricks:index/alert:Alert": ("parentPath",),
-    "databricks:index/dashboard:Dashboard": ("parentPath",),
-    # permissions/resource_permissions.go @64f44479: every object id field is ForceNew.
-    "databricks:index/permissions:Permissions": (
-        "pipelineId",
-        "jobId",
-        "dashboardId",
-        "sqlAlertId",
-        "sqlQueryId",
-        "sqlDashboardId",
-        "alertV2Id",
-        "clusterId",
-        "clusterPolicyId",
-        "notebookPath",
-        "directoryPath",
-        "workspaceFilePath",
-        "registeredModelId",
-        "servingEndpointId",
-        "warehouseId",
-    ),
-    # catalog/resource_grants.go @f03cd0c3: every securable field is ForceNew.
-    "databricks:index/grants:Grants": (
-        "catalog",
-        "schema",
-        "table",
-        "volume",
-        "function",
-        "metastore",
-        "externalLocation",
-        "storageCredential",
-        "share",
-        "model",
-        "foreignConnection",
-    ),
-    # settings/resource_notification_destination.go @f9c2ccfb: a switch of the config type.
-    "databricks:index/notificationDestination:NotificationDestination": (),
-}
+_FACTS = json.loads((Path(__file__).with_name("force_new.json")).read_text(encoding="utf-8"))
+# type -> input paths (camelCase; "[]" for any element of a list) that force replacement.
+FORCE_NEW: dict[str, tuple[str, ...]] = {t: tuple(paths) for t, paths in _FACTS["forceNew"].items()}
+# type -> SDKv2 blocks marked ForceNew: adding or removing the block (or a list element) replaces.
+FORCE_NEW_BLOCKS: dict[str, tuple[str, ...]] = {t: tuple(paths) for t, paths in _FACTS["forceNewBlocks"].items()}
+# type -> input paths whose change the provider may turn into a replacement (RequiresReplaceIf).
+REPLACE_IF: dict[str, tuple[str, ...]] = {t: tuple(paths) for t, paths in _FACTS["replaceIf"].items()}
 
 # Types whose replacement or deletion loses data, and what is lost.
 HOLDS_DATA: dict[str, str] = {
@@ -102,9 +49,13 @@ def replacement_reasons(
 ) -> list[str]:
     """Why changing `old` into `new` replaces the resource (empty: updated in place)."""
     reasons = []
+    generic = [re.sub(r"\[\d+\]", "[]", path) for path in changed_paths]
     for prop in FORCE_NEW.get(type_, ()):
-        if any(_under(path, prop) for path in changed_paths):
+        if any(_under(path, prop) for path in generic):
             reasons.append(f"{prop} changed (forces replacement)")
+    for block in FORCE_NEW_BLOCKS.get(type_, ()):
+        if _counts(old["inputs"], block) != _counts(new["inputs"], block):
+            reasons.append(f"{block} added or removed (forces replacement)")
     for prop in new.get("replaceOnChanges", []):
         if any(_under(path, prop) for path in changed_paths):
             reasons.append(f"{prop} changed (replaceOnChanges)")
@@ -124,8 +75,23 @@ def replacement_reasons(
     return sorted(set(reasons), key=reasons.index)
 
 
+def _counts(value: Any, path: str) -> list[int]:
+    """How many elements the block at `path` ("a[].b": every b of a's elements) has: 0 absent,
+    1 an object, n a list."""
+    head, _, rest = path.partition(".")
+    many = head.endswith("[]")
+    item = value.get(head.removesuffix("[]")) if isinstance(value, Mapping) else None
+    if rest:
+        items = item if isinstance(item, list) and many else [item]
+        return [n for element in items for n in _counts(element, rest)]
+    if item is None or item == [] or item == {}:
+        return [0]
+    return [len(item) if isinstance(item, list) else 1]
+
+
 def _under(path: str, prop: str) -> bool:
-    return path == prop or path.startswith((prop + ".", prop + "["))
+    """`path` is `prop` or inside it, or contains it (a whole object added or removed)."""
+    return path == prop or path.startswith((prop + ".", prop + "[")) or prop.startswith((path + ".", path + "["))
 
 
 def _provider_urn(res: Mapping[str, Any]) -> str:

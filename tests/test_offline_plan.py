@@ -29,6 +29,7 @@ RESOURCE_KEYS = {
     "deleteBeforeReplace": bool,
     "aliases": list,
     "dependencies": list,
+    "propertyDependencies": dict,
     "ignoreChanges": list,
     "replaceOnChanges": list,
     "importId": (str, type(None)),

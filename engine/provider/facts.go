@@ -22,6 +22,10 @@ type resourceFacts struct {
 	Framework bool `json:"framework"`
 	// ForceNew: a change replaces the resource (SDKv2 ForceNew, plugin-framework RequiresReplace).
 	ForceNew []string `json:"forceNew"`
+	// ForceNewBlocks: SDKv2 blocks marked ForceNew. Their flag covers the number of elements
+	// only (the block added or removed); a change inside replaces only where the nested
+	// attribute is ForceNew itself (helper/schema diffList).
+	ForceNewBlocks []string `json:"forceNewBlocks"`
 	// ReplaceIf: a change may replace the resource, as the provider's RequiresReplaceIf decides.
 	ReplaceIf []string `json:"replaceIf"`
 	// Computed: top-level properties the provider sets (computed, or optional and computed), with
@@ -40,7 +44,9 @@ func writeFacts(out string) error {
 			return true
 		}
 		tokens[name] = string(info.Tok)
-		f := &resourceFacts{ForceNew: []string{}, ReplaceIf: []string{}, Computed: map[string]string{}}
+		f := &resourceFacts{
+			ForceNew: []string{}, ForceNewBlocks: []string{}, ReplaceIf: []string{}, Computed: map[string]string{},
+		}
 		facts[string(info.Tok)] = f
 		res.Schema().Range(func(key string, attr shim.Schema) bool {
 			if attr.Computed() {
@@ -69,6 +75,7 @@ func writeFacts(out string) error {
 	}
 	for _, f := range facts {
 		sort.Strings(f.ForceNew)
+		sort.Strings(f.ForceNewBlocks)
 		sort.Strings(f.ReplaceIf)
 	}
 	data, err := json.MarshalIndent(facts, "", " ")
@@ -143,7 +150,11 @@ func step(sch shim.SchemaMap, fields map[string]*tfbridge.SchemaInfo, key, prefi
 func walkForceNew(sch shim.SchemaMap, fields map[string]*tfbridge.SchemaInfo, prefix string, f *resourceFacts) {
 	sch.Range(func(key string, attr shim.Schema) bool {
 		path, nested, nestedFields := step(sch, fields, key, prefix)
-		if attr.ForceNew() {
+		_, block := attr.Elem().(shim.Resource)
+		switch {
+		case attr.ForceNew() && block:
+			f.ForceNewBlocks = append(f.ForceNewBlocks, strings.TrimSuffix(path, "[]"))
+		case attr.ForceNew():
 			f.ForceNew = append(f.ForceNew, path)
 		}
 		if nested != nil {
