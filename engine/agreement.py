@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,39 @@ def offline_changes(base: Path, changed: Path, stack: str = "dev") -> dict[str, 
         if change.action in by_action:
             by_action[change.action].add(change.urn)
     return by_action
+
+
+@dataclass
+class StreamedPreview:
+    """A preview as the engine's event stream tells it."""
+
+    returncode: int
+    steps: dict[str, tuple[str, str]] = field(default_factory=dict)  # urn -> (type, op)
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)  # (severity, message)
+    policy: set[tuple[str, str | None, str]] = field(default_factory=set)  # (policy, urn, level)
+
+
+def stream_preview(sandbox: Sandbox, stack: str, policy_pack: bool = True) -> StreamedPreview:
+    """`pulumi preview --json` with PULUMI_ENABLE_STREAMING_JSON_PREVIEW: one engine event per
+    line, which (unlike the summary JSON) carries the policy pack's violations."""
+    sandbox.env["PULUMI_ENABLE_STREAMING_JSON_PREVIEW"] = "true"
+    try:
+        done = sandbox.preview(stack, "--json", policy_pack=policy_pack)
+    finally:
+        del sandbox.env["PULUMI_ENABLE_STREAMING_JSON_PREVIEW"]
+    result = StreamedPreview(done.returncode)
+    for line in done.stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if "resourcePreEvent" in event:
+            meta = event["resourcePreEvent"]["metadata"]
+            result.steps[meta["urn"]] = (meta["type"], meta["op"])
+        elif "diagnosticEvent" in event:
+            diag = event["diagnosticEvent"]
+            result.diagnostics.append((diag["severity"], diag["message"].strip()))
+        elif "policyEvent" in event:
+            p = event["policyEvent"]
+            result.policy.add((p["policyName"], p.get("resourceUrn") or None, p["enforcementLevel"]))
+    return result
