@@ -250,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"the engine is not built for this checkout (run: make engine); cache: {cache_root()}")
                 return 1
         else:
-            engine = build()
+            engine = build(log=lambda line: print(line, file=sys.stderr))
         if args.write_force_new:
             FORCE_NEW_FILE.write_text(force_new_json(engine), encoding="utf-8")
-            print(f"wrote {FORCE_NEW_FILE.relative_to(ROOT)}")
+            print(f"wrote {FORCE_NEW_FILE.relative_to(ROOT)}", file=sys.stderr)
     except BuildError as exc:
         print(f"make engine: {exc}", file=sys.stderr)
         return 1

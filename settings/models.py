@@ -503,7 +503,9 @@ class StackConfig(_Strict):
     # Cost guardrails (guide 11). Budgets and budget policies live in the account, so they need
     # an account-level provider: without accountId they are skipped, with a warning.
     account_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
-    account_host: str = Field(default="https://accounts.cloud.databricks.com", pattern=r"^(https://|http://127\.0\.0\.1:)")
+    account_host: str = Field(
+        default="https://accounts.cloud.databricks.com", pattern=r"^(https://|http://127\.0\.0\.1:)"
+    )
     """The accounts console; plain http only on 127.0.0.1 (the stub `make preview` points it at)."""
     account_client_id: str | None = None
     account_client_secret: str | None = None

@@ -3,6 +3,7 @@ check-jsonschema ships), plus the properties this project promises about them.""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -81,6 +82,15 @@ def test_pull_requests_run_tests_offline_diff_for_every_stack_and_preview_only_w
     assert pulumi_step["with"]["command"] == "preview" and pulumi_step["with"]["comment-on-pr"] is True
     assert pulumi_step["with"]["policyPacks"] == "policy"
     assert "make lint test" in jobs["test"]["steps"][-1]["run"]
+
+
+def test_pull_requests_preview_every_stack_with_the_real_engine_and_no_secrets():
+    job = load("pull-request.yml")["jobs"]["engine"]
+    run = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "for stack in dev staging prod; do make preview" in run and "make test-engine" in run
+    assert "secrets." not in json.dumps(job) and "if" not in job  # forks too: nothing to leak
+    go = next(s for s in job["steps"] if "actions/setup-go" in s.get("uses", ""))
+    assert go["with"]["go-version-file"] == "engine/cli/go.mod"
 
 
 def test_one_comment_updated_in_place_for_forks_too():

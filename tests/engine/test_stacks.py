@@ -70,3 +70,35 @@ def test_the_policy_pack_gives_the_same_violations_under_the_real_engine(engine,
 def test_the_committed_replacement_table_is_what_the_built_provider_says(engine):
     committed = (ROOT / "offline" / "force_new.json").read_text()
     assert committed == force_new_json(engine), "run: python -m engine.build --write-force-new"
+
+
+def test_make_preview_stands_in_for_what_a_credential_free_preview_lacks_and_exits_0(engine, capsys):
+    from engine.preview import main
+
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "Real engine: Pulumi v3.274.0, databricks provider 1.104.0" in out
+    assert "lakeflow:pagerdutyIntegrationKey -> a stand-in secret" in out
+    assert "lakeflow:promoteFrom -> organization/lakeflow/staging" in out
+    assert "Previewing update (prod)" in out and "to create" in out
+
+
+def test_the_real_cli_refuses_a_stack_that_lacks_a_required_key(engine, project_copy, capsys):
+    from engine.preview import main
+
+    root = project_copy("no-team")
+    edit(root / "Pulumi.dev.yaml", "  lakeflow:team: DataEngineering\n", "")
+    assert main(["--stack", "dev", "--root", str(root)]) != 0
+    assert "Stack 'dev' is missing configuration value 'team'" in capsys.readouterr().err
+
+
+def test_a_needed_secret_that_is_not_set_is_named_with_its_command_under_the_real_cli(engine):
+    with StubWorkspace() as stub, Sandbox(engine, stub) as sandbox:
+        sandbox.init_stack("staging")  # no stand-in for lakeflow:slackWebhookUrl
+        done = sandbox.preview("staging", policy_pack=False)
+    assert done.returncode != 0
+    assert (
+        "lakeflow:slackWebhookUrl: is a secret this stack needs (routeP1: slack; routeP2: slack; routeP3: slack) "
+        "and has no value (pulumi config set --secret lakeflow:slackWebhookUrl <value> --stack staging)"
+    ) in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
