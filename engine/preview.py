@@ -57,7 +57,10 @@ def prepare(sandbox: Sandbox, stack: str, root: Path = ROOT) -> list[str]:
     project = project_name(root)
     config, _ = read_stack_config(root, project, stack, stand_ins=False)
     sandbox.init_stack(stack)
-    notes = [f"databricks:host -> the stub workspace {sandbox.stub.url} (committed: {config.get('databricks:host')})"]
+    notes = [
+        f"databricks:host -> the stub workspace {sandbox.stub.url} (committed: {config.get('databricks:host')}); "
+        "the token is a stand-in (DATABRICKS_TOKEN)"
+    ]
     if config.get(f"{project}:accountId"):
         # The account-level provider's Configure asks its host too.
         sandbox.set_config(stack, f"{project}:accountHost", sandbox.stub.url)

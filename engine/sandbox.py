@@ -146,13 +146,14 @@ class Sandbox:
                 shutil.copyfile(entry, self.project / entry.name)
             else:
                 (self.project / entry.name).symlink_to(entry)
-        # The policy pack runs from its own folder with its own virtualenv (PulumiPolicy.yaml:
-        # `venv`): the project's, which pins pulumi-policy.
+        # The policy pack runs from its own folder, with the project's virtualenv
+        # (PulumiPolicy.yaml: `../.venv`).
         for entry in (root / "policy").iterdir():
-            if entry.name not in _NOT_LINKED and entry.name != "venv":
+            if entry.name not in _NOT_LINKED:
                 (self.policy / entry.name).symlink_to(entry)
         (self.project / ".venv").symlink_to(ROOT / ".venv")
-        (self.policy / "venv").symlink_to(ROOT / ".venv")
+        if not (self.dir / ".venv").exists():
+            (self.dir / ".venv").symlink_to(ROOT / ".venv")
         for stack, salt in salts.items():
             stack_file = self.project / f"Pulumi.{stack}.yaml"
             if salt:
