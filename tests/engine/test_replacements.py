@@ -96,3 +96,11 @@ def test_the_engine_and_the_offline_diff_agree(scenario, engine, project_copy):
         if real[action] != offline[action]
     }
     assert not disagreements, disagreements
+
+
+def test_the_imported_deployment_is_what_the_program_deploys(engine, project_copy):
+    """The harness's own check: previewing the unchanged program against the deployment built
+    from its preview changes nothing (ids, computed values and providers all line up)."""
+    base = project_copy("base")
+    real = engine_changes(engine, base, base)
+    assert real == {action: set() for action in real}
