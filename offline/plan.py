@@ -123,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     print(render_tree(plan))
     for warning in plan.warnings:
         print(f"warning: {warning}")
+    from offline.stack_file import project_name, read_stack_config, unset_secrets
+
+    project = project_name(args.root)
+    for key in unset_secrets(read_stack_config(args.root, project, args.stack, stand_ins=False)[0], project):
+        print(
+            f"note: {key} is not set in Pulumi.{args.stack}.yaml: planned with a stand-in secret; "
+            f"a deploy needs: pulumi config set --secret {key} <value> --stack {args.stack}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
         print(f"\nJSON plan written to {args.json}")

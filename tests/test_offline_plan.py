@@ -136,6 +136,18 @@ def test_secure_stack_values_are_never_decrypted_nor_printed(project, capsys):
     assert "SuperSecret" not in capsys.readouterr().out + (project.root / "p.json").read_text()
 
 
+def test_a_needed_secret_the_stack_does_not_commit_is_planned_with_a_stand_in_and_said_so(capsys):
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    for key in ("lakeflow:pagerdutyIntegrationKey", "lakeflow:slackWebhookUrl"):
+        assert (
+            f"note: {key} is not set in Pulumi.prod.yaml: planned with a stand-in secret; "
+            f"a deploy needs: pulumi config set --secret {key} <value> --stack prod"
+        ) in out
+    assert main(["--stack", "dev"]) == 0
+    assert "stand-in" not in capsys.readouterr().out  # dev routes to email only
+
+
 def test_unknown_stack_lists_the_stacks_there(capsys):
     assert main(["--stack", "qa"]) == 2
     captured = capsys.readouterr()
