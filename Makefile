@@ -5,6 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
+# Every argument reaches the commands as an environment variable, quoted by the shell ("$$STACK"),
+# never spliced into the command line: `make plan 'STACK=dev;cmd'` plans a stack named that (and
+# is refused), it does not run cmd.
+export STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
+	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY
 
 .PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade engine preview
 
@@ -18,7 +23,7 @@ venv: $(STAMP)
 
 ## plan: offline plan of STACK (default dev); JSON=<path> also writes it as JSON
 plan: $(STAMP)
-	@$(BIN)/python -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON))
+	@$(BIN)/python -m offline.plan --stack "$$STACK" $(if $(JSON),--json "$$JSON")
 
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
@@ -32,7 +37,7 @@ engine: $(STAMP)
 ## preview: the real `pulumi preview --diff` of STACK with the policy pack: temporary backend, stub
 ##          workspace on 127.0.0.1, no credentials (builds the engine first if needed)
 preview: $(STAMP)
-	@$(BIN)/python -m engine.preview --stack "$(STACK)"
+	@$(BIN)/python -m engine.preview --stack "$$STACK"
 
 ## test-engine: the agreement tests: the real engine against the offline plan, diff and policies
 test-engine: engine
@@ -46,7 +51,7 @@ lint: $(STAMP)
 
 ## bench: offline-plan speed and memory against a bare Pulumi program (docs/performance.md)
 bench: $(STAMP)
-	$(BIN)/python bench/plan_bench.py $(if $(SIZES),--sizes $(SIZES))
+	$(BIN)/python bench/plan_bench.py $(if $(SIZES),--sizes "$$SIZES")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
@@ -55,44 +60,44 @@ clean:
 ##       fails on an unacknowledged destroy of data (ALLOW_DESTROY="<urn> ..." acknowledges)
 BASE ?= origin/main
 diff: $(STAMP)
-	@LAKEFLOW_ALLOW_DESTROY="$(ALLOW_DESTROY)" $(BIN)/python -m offline.diff --stack $(STACK) --base $(BASE) \
-		$(if $(JSON),--json $(JSON)) $(if $(MARKDOWN),--markdown $(MARKDOWN)) \
-		$(if $(ACKNOWLEDGEMENTS),--acknowledgements $(ACKNOWLEDGEMENTS))
+	@LAKEFLOW_ALLOW_DESTROY="$$ALLOW_DESTROY" $(BIN)/python -m offline.diff --stack "$$STACK" --base "$$BASE" \
+		$(if $(JSON),--json "$$JSON") $(if $(MARKDOWN),--markdown "$$MARKDOWN") \
+		$(if $(ACKNOWLEDGEMENTS),--acknowledgements "$$ACKNOWLEDGEMENTS")
 
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)
-	@$(BIN)/python -m offline.policy --stack $(STACK)
+	@$(BIN)/python -m offline.policy --stack "$$STACK"
 
 ## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv])
 capacity: $(STAMP)
-	@$(BIN)/python -m ops.capacity --stack $(STACK) $(if $(GROWTH),--growth $(GROWTH)) \
-		$(if $(MONTHS),--months $(MONTHS)) $(if $(HISTORY),--history $(HISTORY))
+	@$(BIN)/python -m ops.capacity --stack "$$STACK" $(if $(GROWTH),--growth "$$GROWTH") \
+		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY")
 
 ## dr-restore: the ordered restore plan of PIPELINE in STACK from its DR snapshots (guide 10.3);
 ##             [TABLE=] [VERSION=|TIMESTAMP=] [OUTPUTS=<pulumi stack output --json file>]
 dr-restore: $(STAMP)
-	@$(BIN)/python -m dr.restore --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(TABLE),--table $(TABLE)) \
-		$(if $(VERSION),--version $(VERSION)) $(if $(TIMESTAMP),--timestamp $(TIMESTAMP)) \
-		$(if $(OUTPUTS),--outputs $(OUTPUTS))
+	@$(BIN)/python -m dr.restore --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(TABLE),--table "$$TABLE") \
+		$(if $(VERSION),--version "$$VERSION") $(if $(TIMESTAMP),--timestamp "$$TIMESTAMP") \
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS")
 
 ## health: day-2 health check of STACK's pipelines through the Databricks SDK (guide 5.1-5.2);
 ##         [PIPELINE=] [OUTPUTS=<pulumi stack output --json file>] [JSON=1]; exit 0 ok, 1 warnings, 2 critical
 health: $(STAMP)
-	@$(BIN)/python -m ops.health --stack $(STACK) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
-		$(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(JSON),--json)
+	@$(BIN)/python -m ops.health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
 ##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]
 ##         [OUTPUTS=] [JSON=1]; exit 0 valid, 1 validation failed, 2 could not validate
 validate-release: $(STAMP)
-	@$(BIN)/python -m ops.validate_release --stack $(STACK) --pipeline "$(PIPELINE)" $(if $(SLOT),--slot $(SLOT)) \
-		$(if $(REFRESH),--refresh $(REFRESH)) $(if $(TABLES),--tables $(TABLES)) \
-		$(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) $(if $(OUTPUTS),--outputs $(OUTPUTS)) \
-		$(if $(TOLERANCE),--tolerance $(TOLERANCE)) $(if $(JSON),--json)
+	@$(BIN)/python -m ops.validate_release --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(SLOT),--slot "$$SLOT") \
+		$(if $(REFRESH),--refresh "$$REFRESH") $(if $(TABLES),--tables "$$TABLES") \
+		$(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") $(if $(OUTPUTS),--outputs "$$OUTPUTS") \
+		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json)
 
 ## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
 ##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
 rehearse-upgrade: $(STAMP)
-	@$(BIN)/python -m ops.rehearse_upgrade --stack $(STACK) --pipeline "$(PIPELINE)" \
-		$(if $(CHANNEL),--channel $(CHANNEL)) $(if $(TIMEOUT),--timeout-minutes $(TIMEOUT)) \
-		$(if $(OUTPUTS),--outputs $(OUTPUTS))
+	@$(BIN)/python -m ops.rehearse_upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
+		$(if $(CHANNEL),--channel "$$CHANNEL") $(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") \
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS")

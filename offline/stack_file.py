@@ -9,6 +9,7 @@ secret the stack needs but does not set (no credential is committed) gets the sa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from settings.loader import StackSettings
 
 SECRET = "[secret]"
+# Pulumi's own rule for stack names (a file name and a URN part here).
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 def project_name(root: Path) -> str:
@@ -41,6 +44,18 @@ def read_stack_config(
 ) -> tuple[dict[str, str], set[str]]:
     """The config map and secret keys; `stand_ins=False` leaves needed secrets the file lacks
     unset, as a real deploy would see them (the loader then reports each one)."""
+    if not STACK_NAME.fullmatch(stack):
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    "--stack",
+                    "",
+                    f"{stack!r} is not a stack name",
+                    hint="letters, digits, '_', '.' and '-'; stacks here: "
+                    + (", ".join(available_stacks(root)) or "none"),
+                )
+            ]
+        )
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigErrors(
