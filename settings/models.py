@@ -22,6 +22,16 @@ from pydantic.alias_generators import to_camel
 from settings.quartz import quartz_error
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+UC_TARGET = re.compile(r"[A-Za-z0-9_]{1,255}\.[A-Za-z0-9_]{1,255}")
+
+
+def _uc_target(value: str) -> str:
+    if not UC_TARGET.fullmatch(value):
+        raise ValueError(
+            "must be <catalog>.<schema>: two Unity Catalog names of letters, digits and underscores"
+            " (no quotes, spaces, dots or other signs; these names reach SQL)"
+        )
+    return value
 
 
 class Mode(StrEnum):
@@ -395,7 +405,10 @@ class Release(_Strict):
 
 class PipelineSpec(_Strict):
     name: str = Field(pattern=IDENTIFIER, max_length=64)
-    target: str = Field(pattern=r"^[^.\s]+\.[^.\s]+$")
+    target: Annotated[str, AfterValidator(_uc_target)]
+    """`<catalog>.<schema>`, each a Unity Catalog name of letters, digits and underscores: the
+    names reach SQL (alerts, DR snapshots, views, restores), so nothing that could end a quoted
+    identifier or a statement is accepted."""
     continuous: bool = False
     development: bool | None = None
     photon: bool = False

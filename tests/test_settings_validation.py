@@ -8,6 +8,7 @@ edited text rather than hard-coded.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -254,6 +255,23 @@ def test_duplicate_pipeline_names_name_both_files(project):
         line=line_of(project, INVOICE, "name:"),
     )
     assert err.message == "is also the name of the pipeline in pipelines/invoice_copy.yaml"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "staging.x`;DROP/**/SCHEMA/**/staging_dr/**/CASCADE;--",
+        "prod.sales;DROP/**/TABLE/**/x",
+        "prod.sa`les",
+        "prod.sales--",
+        "prod.sal es",
+        "prod.sales.extra",
+    ],
+)
+def test_a_target_that_is_not_two_unity_catalog_names_is_refused(project, target):
+    replace(project, INVOICE, '"${CATALOG}.finance"', json.dumps(target))
+    errors = load_errors(project, "dev")
+    assert any(e.key == "target" and e.file == INVOICE for e in errors), errors
 
 
 def test_unfilled_variable_suggests_the_near_variable(project):
