@@ -733,3 +733,45 @@ def test_quartz_accepts(expression):
 def test_quartz_rejects(expression, fragment):
     problem = quartz_error(expression)
     assert problem is not None and fragment in problem, problem
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name: x\ntarget: main.x\nname: y\n", "name: appears twice in one mapping (lines 1 and 3)"),
+        (b"name: \xff\xfe\n", "is not UTF-8 text (byte 6 is 0xff)"),
+        ("x: " + "[" * 100_000 + "]" * 100_000 + "\n", "nests deeper than 64 levels"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
+            + "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+            "expands to over 100,000 values (aliases?)",
+        ),
+        ("a: &a [*a]\n", "refers to itself (a recursive alias)"),
+    ],
+    ids=["duplicate-key", "not-utf8", "deep", "alias-bomb", "recursive"],
+)
+def test_hostile_yaml_is_refused_quickly_with_the_file_named(project, content, message):
+    """The Pulumi CLI refuses duplicate keys, so must we (last-wins would unprotect prod with a
+    second `lakeflow:protect: false`); the rest would crash, hang or exhaust memory."""
+    import time
+
+    path = project.root / "pipelines" / "hostile.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    started = time.monotonic()
+    errors = load_errors(project, "dev")
+    assert time.monotonic() - started < 2
+    assert any(e.file == "pipelines/hostile.yaml" and message in e.render() for e in errors), [
+        e.render() for e in errors
+    ]
+
+
+def test_a_duplicate_key_in_a_stack_file_is_refused(project):
+    path = project.root / "Pulumi.prod.yaml"
+    path.write_text(path.read_text() + "  lakeflow:protect: false\n")
+    with pytest.raises(ConfigErrors) as caught:
+        project.load("prod")
+    assert "lakeflow:protect: appears twice in one mapping" in caught.value.report()
