@@ -34,6 +34,16 @@ def test_the_expected_workflows_exist():
     ]
 
 
+def test_zizmor_auditor_finds_no_secret_outside_an_environment():
+    """zizmor's auditor persona: every job that reads a secret runs in a protected environment."""
+    done = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--persona", "auditor", "--no-progress", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+    )
+    assert "secrets-outside-env" not in done.stdout + done.stderr, done.stdout
+
+
 def test_zizmor_finds_nothing_even_pedantic():
     proc = subprocess.run(
         [str(BIN / "zizmor"), "--offline", "--persona", "pedantic", "--no-progress", *map(str, WORKFLOWS)],
@@ -77,6 +87,7 @@ def test_pull_requests_run_tests_offline_diff_for_every_stack_and_preview_only_w
     assert "ACKNOWLEDGEMENTS=" in diff_step and "$PR_BODY" in diff_step
     assert "${{ github.event.pull_request.body }}" not in diff_step  # never expanded into the script
     assert jobs["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert jobs["preview"]["environment"] == "pr-preview"  # the branch's code gets secrets only after approval
     assert jobs["preview"]["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
     pulumi_step = next(s for s in jobs["preview"]["steps"] if "pulumi/actions" in s.get("uses", ""))
     assert pulumi_step["with"]["command"] == "preview" and pulumi_step["with"]["comment-on-pr"] is True
