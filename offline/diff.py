@@ -27,6 +27,7 @@ from typing import Any
 
 from offline.recorder import UNKNOWN_TEXT
 from offline.replacements import HOLDS_DATA, replacement_reasons
+from offline.replacements import PIPELINE as PIPELINE_TYPE
 
 ACTIONS = ("create", "update", "replace", "delete")
 _MISSING = "(absent)"
@@ -158,10 +159,18 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
 
     result = Diff(new["stack"], changes)
     allowed = set(allow_destroy)
+    moved_workspace = old is not None and old.get("workspace") != new.get("workspace")
     for change in changes:
-        if not change.destroys:
-            continue
-        why = _guard_reason(change)
+        if change.destroys:
+            why = _guard_reason(change) or _move_reason(change)
+        elif moved_workspace and change.type in HOLDS_DATA and change.action != "create":
+            why = (
+                f"{change.short_type} holds data ({HOLDS_DATA[change.type]}) and moves to another workspace "
+                f"(databricks:host {old.get('workspace') if old else None} -> {new.get('workspace')}): "
+                "the deployment's state points at the new workspace, the data stays in the old one"
+            )
+        else:
+            why = _move_reason(change)
         if why is None:
             continue
         if change.old_urn in allowed:
@@ -211,6 +220,30 @@ def _change(action: str, res: Mapping[str, Any], protected: bool | None = None) 
         protected=res["protect"] if protected is None else protected,
         retained=bool(res.get("retainOnDelete")),
     )
+
+
+# Inputs of a data-holding resource that say where its data is: changing one updates the resource
+# in place, yet the data does not follow (a pipeline publishes into the new schema, empty; its
+# tables, their snapshots and restores stay with the old one).
+DATA_LOCATION = {PIPELINE_TYPE: ("catalog", "schema", "target", "storage")}
+
+
+def _move_reason(change: ResourceChange) -> str | None:
+    """Why an update or a retained delete moves data away from where the stack keeps it."""
+    if change.action == "update":
+        moved = [c for c in change.changes if c.path in DATA_LOCATION.get(change.type, ())]
+        if moved:
+            where = ", ".join(f"{c.path} {c.old} -> {c.new}" for c in moved)
+            return (
+                f"{change.short_type} moves where its data is ({where}): the update is in place, but its tables stay "
+                "in the old location; snapshots, restores and views follow the new, empty one"
+            )
+    if change.action == "delete" and change.retained and change.type in HOLDS_DATA:
+        return (
+            f"{change.short_type} leaves the stack ({HOLDS_DATA[change.type]}): retained, so its data stays in the "
+            "workspace, but nothing the stack runs (snapshots, make dr-restore) points at it any more"
+        )
+    return None
 
 
 def _guard_reason(change: ResourceChange) -> str | None:

@@ -47,12 +47,20 @@ class Plan:
     stack: str
     resources: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    workspace: str | None = None
+    """`databricks:host` of the stack's default provider: the workspace every resource lives in."""
     schema_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """What the program logged at warning level or above (`pulumi.log.warn`), as Pulumi would show."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "workspace": self.workspace,
+            "resources": self.resources,
+            "outputs": self.outputs,
+        }
 
 
 class OfflineDataUnavailable(RuntimeError):
@@ -239,7 +247,7 @@ def record(
     `references`: outputs of the stacks it reads through StackReference. `deployed`: as an update
     after a deployment would see it, every resource with an id (`placeholder_id`) and its inputs
     as outputs, so inputs taken from other resources are known (a preview leaves them unknown)."""
-    plan = Plan(project, stack)
+    plan = Plan(project, stack, workspace=config.get("databricks:host"))
     pulumi.runtime.set_all_config(config, secret_keys=sorted(secret_keys))
     pulumi.runtime.set_mocks(
         _PreviewMocks(references, deployed),

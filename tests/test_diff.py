@@ -20,6 +20,7 @@ from settings.models import Library, PathRef
 from tests.conftest import ROOT
 
 METRIC_IDS = {m.id for m, _, _ in PIPELINE_METRICS}
+PIPELINE = "databricks:index/pipeline:Pipeline"
 
 pytestmark = pytest.mark.plan
 
@@ -241,7 +242,6 @@ def test_changes_that_force_replacement(type_, before, after, reason):
 @pytest.mark.parametrize(
     ("type_", "before", "after"),
     [
-        ("databricks:index/pipeline:Pipeline", {"catalog": "a", "schema": "s"}, {"catalog": "b", "schema": "s"}),
         (
             "databricks:index/sqlTable:SqlTable",
             {"tableType": "VIEW", "viewDefinition": "SELECT 1"},
@@ -432,3 +432,41 @@ def test_an_input_taken_from_a_replaced_resource_changes_and_may_replace_its_rea
     new = record("lakeflow", "prod", {}, set(), program("/Shared/b")).to_json()
     actions = {c.name: c.action for c in diff_plans(old, new).resources}
     assert actions == {"d": "replace", "d-permissions": "replace", "unrelated": "same"}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "moved"),
+    [
+        ({"catalog": "a", "schema": "s"}, {"catalog": "b", "schema": "s"}, "catalog a -> b"),
+        ({"catalog": "a", "schema": "s"}, {"catalog": "a", "schema": "t"}, "schema s -> t"),
+    ],
+)
+def test_moving_where_a_pipeline_publishes_is_an_update_the_guard_refuses(before, after, moved):
+    """The provider updates catalog and schema in place, but the tables do not move: the pipeline
+    publishes anew, empty, and the next snapshot would clone that over the DR copy."""
+    d, change = one(resource(PIPELINE, "p", before), resource(PIPELINE, "p", after))
+    assert change.action == "update"
+    (violation,) = d.violations
+    assert f"moves where its data is ({moved})" in violation.reason
+    d, _ = one(resource(PIPELINE, "p", before), resource(PIPELINE, "p", after), allow_destroy=[change.urn])
+    assert d.violations == [] and d.acknowledged == [change.urn]
+
+
+def test_a_retained_data_holder_leaving_the_stack_needs_acknowledging():
+    """A DR schema moved to another target: the old one is retained (its snapshots stay) but
+    restores would point at the new, empty one."""
+    old = resource("databricks:index/schema:Schema", "schema-staging_dr-sales", {"name": "sales", "catalogName": "dr"})
+    old["retainOnDelete"] = True
+    d = diff_plans({"stack": "staging", "resources": [old]}, {"stack": "staging", "resources": []})
+    (violation,) = d.violations
+    assert "leaves the stack" in violation.reason and "retained" in violation.reason
+
+
+def test_moving_the_stack_to_another_workspace_is_refused_for_every_data_holder():
+    old = {"stack": "prod", "workspace": "https://a.cloud.databricks.com", "resources": [resource(PIPELINE, "p", {})]}
+    new = {**old, "workspace": "https://b.cloud.databricks.com"}
+    d = diff_plans(old, new)
+    (violation,) = d.violations
+    assert (
+        "moves to another workspace (databricks:host https://a.cloud.databricks.com -> https://b." in violation.reason
+    )

@@ -40,7 +40,8 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     out = tmp_path / "plan.json"
     assert main(["--stack", "prod", "--json", str(out)]) == 0
     plan = json.loads(out.read_text())
-    assert set(plan) == {"project", "stack", "resources", "outputs"}
+    assert set(plan) == {"project", "stack", "workspace", "resources", "outputs"}
+    assert plan["workspace"] == "https://dbc-prod.cloud.databricks.com"
     assert (plan["project"], plan["stack"]) == ("lakeflow", "prod")
     seen: set[str] = set()
     for r in plan["resources"]:
