@@ -90,6 +90,7 @@ def load_settings(
 
     if stack_config is not None:
         errors += _cross_checks(stack_config, pipelines, declared, stack_lines)
+        errors += _collisions(stack_config, pipelines, stack_lines, _other_environments_catalogs(root, stack_config))
     if errors or stack_config is None:
         raise ConfigErrors(errors)
     return StackSettings(
@@ -169,6 +170,99 @@ def _known_environments(root: Path) -> set[str]:
             if isinstance(env, str):
                 envs.add(env)
     return envs
+
+
+def _other_environments_catalogs(root: Path, cfg: StackConfig) -> dict[str, str]:
+    """Catalog -> stack file, for the data and DR catalogs of other environments' stacks
+    (`variables.CATALOG`, `drCatalog`): a stack must not write into another environment's data."""
+    catalogs: dict[str, str] = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        doc = load_yaml(path, path.name)
+        config = doc.data.get("config") if isinstance(doc, YamlDoc) and isinstance(doc.data, dict) else None
+        if not isinstance(config, dict) or config.get(f"{NAMESPACE}:environment") in (None, cfg.environment):
+            continue
+        variables = config.get(f"{NAMESPACE}:variables")
+        for value in (
+            variables.get("CATALOG") if isinstance(variables, dict) else None,
+            config.get(f"{NAMESPACE}:drCatalog"),
+        ):
+            if isinstance(value, str):
+                catalogs.setdefault(value, path.name)
+    return catalogs
+
+
+def _collisions(
+    cfg: StackConfig, pipelines: list[tuple[PipelineSpec, YamlDoc]], stack_doc: YamlDoc, foreign: Mapping[str, str]
+) -> list[ConfigError]:
+    """Two pipelines writing the same table, event log or snapshot; a pipeline writing into another
+    environment's catalog; DR copies in the catalog of the data they protect."""
+    from dr.snapshots import snapshots  # the DR module's own naming of snapshot tables
+
+    errors: list[ConfigError] = []
+    owners: dict[str, tuple[str, str, str]] = {}  # location -> (pipeline, file, what)
+
+    def claim(location: str, spec: PipelineSpec, doc: YamlDoc, key: str, what: str) -> None:
+        owner = owners.setdefault(location, (spec.name, doc.file, what))
+        if owner[0] != spec.name:
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    key,
+                    f"its {what} {location} is also the {owner[2]} of {owner[0]} ({owner[1]})",
+                    line=doc.line(key),
+                    hint="every table, event log and snapshot belongs to one pipeline",
+                )
+            )
+
+    data_catalogs = {spec.catalog for spec, _ in pipelines}
+    for spec, doc in pipelines:
+        schemas = sorted({spec.slot_schema(s) for s in spec.release.slots}) if spec.release else [spec.schema_name]
+        for schema in schemas:
+            for table in spec.tables:
+                claim(f"{spec.catalog}.{schema}.{table}", spec, doc, "tables", "table")
+            claim(".".join(spec.event_log_of(schema)), spec, doc, "monitoring.event_log", "event log")
+        if spec.catalog in foreign:
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    "target",
+                    f"publishes into {spec.catalog}, a catalog of another environment ({foreign[spec.catalog]})",
+                    value=spec.target,
+                    line=doc.line("target"),
+                    hint="each environment writes its own catalog (lakeflow:variables.CATALOG)",
+                )
+            )
+        # (a dr.target equal to the pipeline's own target is reported by _dr_checks)
+        if (
+            spec.dr
+            and spec.dr.target
+            and spec.dr.target != spec.target
+            and spec.dr.target.split(".")[0] in data_catalogs
+        ):
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    "dr.target",
+                    "is in a catalog pipelines publish into: DR copies must live apart from the data they protect",
+                    value=spec.dr.target,
+                    line=doc.line("dr.target"),
+                )
+            )
+        if cfg.disaster_recovery and spec.dr and (spec.dr.target or cfg.dr_catalog):
+            for snapshot in snapshots(spec, cfg):
+                claim(snapshot.snapshot, spec, doc, "dr", "DR snapshot")
+    if cfg.disaster_recovery and cfg.dr_catalog in data_catalogs:
+        key = f"{NAMESPACE}:drCatalog"
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                key,
+                "is a catalog pipelines publish into: DR copies must live apart from the data they protect",
+                value=cfg.dr_catalog,
+                line=stack_doc.line(f"config.{key}"),
+            )
+        )
+    return errors
 
 
 # --- pipeline files ---------------------------------------------------------------------------

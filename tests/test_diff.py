@@ -125,6 +125,7 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
     before = plans["prod"].to_json()  # the shipped project, unchanged so far
     data = project.pipeline("customer_360")
     data["name"] = "customer_churn"
+    data["target"] = "${CATALOG}.churn"  # its own schema: a table belongs to one pipeline
     data.pop("release")  # a plain pipeline (blue/green ones: test_release.py)
     data["environments"] = {"dev": {"photon": False}}
     project.set_pipeline("customer_churn", data)
@@ -143,9 +144,11 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
             for t in ("customer_profile", "customer_segments")
             for s in ("", "-permissions")
         ),
+        "schema-prod_dr-churn",  # its snapshots get a DR schema of their own
+        "schema-prod_dr-churn-grants",
     }
-    # three components named customer_churn (pipeline, schedule, snapshots) and 10 children
-    assert d.count("create") == 13
+    # three components named customer_churn (pipeline, schedule, snapshots) and 12 children
+    assert d.count("create") == 15
     # every alert of the stack now watches it too, in place
     alerts = {f"pipeline-alerts-{m}" for m in METRIC_IDS}
     assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"} | alerts

@@ -295,7 +295,9 @@ def test_the_program_lets_registrations_run_while_it_declares(project, monkeypat
 
     sales = project.pipeline("sales_pipeline")
     for i in range(40):
-        project.set_pipeline(f"sales_{i:02d}", {**sales, "name": f"sales_{i:02d}"})
+        project.set_pipeline(
+            f"sales_{i:02d}", {**sales, "name": f"sales_{i:02d}", "target": f"${{CATALOG}}.sales_{i:02d}"}
+        )
 
     answered: list[str] = []
     register = recorder.RecordingMonitor.RegisterResource

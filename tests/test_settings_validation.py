@@ -775,3 +775,65 @@ def test_a_duplicate_key_in_a_stack_file_is_refused(project):
     with pytest.raises(ConfigErrors) as caught:
         project.load("prod")
     assert "lakeflow:protect: appears twice in one mapping" in caught.value.report()
+
+
+def _errors_of(project: Project, stack: str) -> list[str]:
+    return [e.render() for e in load_errors(project, stack)]
+
+
+def test_two_pipelines_publishing_the_same_table_or_event_log_are_refused(project):
+    churn = project.pipeline("customer_360")
+    churn.pop("release")
+    churn["name"] = "customer_churn"
+    churn["monitoring"] = {"event_log": {"name": "sales_pipeline_event_log", "schema": "sales"}}
+    project.set_pipeline("customer_churn", churn)
+    errors = _errors_of(project, "dev")
+    assert any(
+        "tables: its table dev.customer.customer_profile is also the table of customer_360 "
+        "(pipelines/customer_360.yaml)" in e
+        for e in errors
+    ), errors
+    assert any(
+        "its event log dev.sales.sales_pipeline_event_log is also the event log of customer_churn" in e for e in errors
+    ), errors
+
+
+def test_two_pipelines_snapshotting_into_the_same_dr_table_are_refused(project):
+    project.edit_pipeline(
+        "invoice_ingest", dr={"critical_tables": ["invoices"], "target": "prod_dr.sales"}, tables=["invoices"]
+    )
+    project.edit_pipeline(
+        "sales_pipeline", dr={"critical_tables": ["invoices"], "target": "prod_dr.sales"}, tables=["invoices"]
+    )
+    errors = _errors_of(project, "prod")
+    assert any(
+        "its DR snapshot `prod_dr`.`sales`.`invoices_dr_snapshot` is also the DR snapshot of" in e for e in errors
+    )
+
+
+def test_a_stack_writing_into_another_environments_catalog_is_refused(project):
+    project.edit_stack(
+        "dev",
+        variables={
+            "CATALOG": "prod",
+            "MIN_WORKERS": "1",
+            "MAX_WORKERS": "2",
+            "SOURCE_PATH": "/x",
+            "REPO_ROOT": "/y",
+            "DR_CATALOG": "dev_dr",
+        },
+    )
+    errors = _errors_of(project, "dev")
+    assert any(
+        "target: 'prod.sales': publishes into prod, a catalog of another environment (Pulumi.prod.yaml)" in e
+        for e in errors
+    ), errors
+
+
+def test_dr_copies_in_the_catalog_of_the_data_they_protect_are_refused(project):
+    project.edit_stack("staging", drCatalog="staging")
+    errors = _errors_of(project, "staging")
+    assert any(
+        "lakeflow:drCatalog: 'staging': is a catalog pipelines publish into: DR copies must live apart" in e
+        for e in errors
+    ), errors
