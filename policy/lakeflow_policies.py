@@ -155,15 +155,12 @@ def _run_as_service_principal(args: ResourceValidationArgs, report: ReportViolat
         report("Production pipelines and jobs must run as a service principal (runAs.servicePrincipalName).", None)
 
 
-_SECRET_PATTERNS = [
-    ("a Databricks personal access token", re.compile(r"\bdapi[0-9a-f]{32}\b")),
-    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/services/\S+")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}")),
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a credential in a URL", re.compile(r"://[^/\s:@]+:[^/\s@]+@")),
-]
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|client[_-]?secret)$", re.IGNORECASE)
+try:  # imported as policy.lakeflow_policies (make policy) or from the pack's folder (the CLI)
+    from policy.credentials import PATTERNS as _SECRET_PATTERNS
+    from policy.credentials import SECRET_KEY as _SECRET_KEY
+except ImportError:
+    from credentials import PATTERNS as _SECRET_PATTERNS  # type: ignore[import-not-found,no-redef]
+    from credentials import SECRET_KEY as _SECRET_KEY  # type: ignore[no-redef]
 
 
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

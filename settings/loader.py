@@ -66,6 +66,8 @@ def load_settings(
     stack_lines = stack_doc if isinstance(stack_doc, YamlDoc) else YamlDoc(stack_file, None)
 
     stack_config, errors, raw = _load_stack_config(config, secret_keys, stack_lines)
+    if isinstance(stack_lines.data, dict) and isinstance(stack_lines.data.get("config"), dict):
+        errors += plaintext_credentials(stack_lines, stack_lines.data["config"], "config", SECRET_KEYS)
     # Pipeline files only need the environment and the variables: when those two are usable,
     # check the files even if another stack key is wrong, so one run shows every problem.
     env = stack_config.environment if stack_config else raw.get("environment")
@@ -265,6 +267,46 @@ def _collisions(
     return errors
 
 
+def plaintext_credentials(
+    doc: YamlDoc, data: Any, path: str = "", handled: frozenset[str] = frozenset()
+) -> list[ConfigError]:
+    """A value that looks like a credential (policy/credentials.py), or any value of a key named
+    like one (token, password, secret, …), written in plain text: refused with where it is, never
+    with the value. `secure:` values and `{{secrets/<scope>/<key>}}` references are fine; keys in
+    `handled` are checked elsewhere (the lakeflow secret keys, with their own message)."""
+    from policy.credentials import SECRET_KEY, looks_like
+
+    errors: list[ConfigError] = []
+    stack: list[tuple[str, Any]] = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            if set(value) == {"secure"}:
+                continue
+            stack.extend((join(where, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((join(where, i), v) for i, v in enumerate(value))
+        elif isinstance(value, str) and value and not value.startswith("{{secrets/"):
+            leaf = where.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+            if leaf in handled:
+                continue
+            what = looks_like(value) or ("a credential" if SECRET_KEY.search(leaf) else None)
+            if what:
+                key = where.removeprefix("config.")
+                errors.append(
+                    ConfigError(
+                        doc.file,
+                        key,
+                        f"holds what looks like {what}, in plain text (value not shown)",
+                        line=doc.line(where),
+                        hint=f"pulumi config set --secret {key} <value>"
+                        if where.startswith("config.")
+                        else "keep it in a Databricks secret scope and write {{secrets/<scope>/<key>}}",
+                    )
+                )
+    return sorted(errors, key=lambda e: (e.line or 0, e.key))
+
+
 # --- pipeline files ---------------------------------------------------------------------------
 
 
@@ -278,7 +320,7 @@ def _load_pipeline(
     if not isinstance(doc.data, dict):
         return None, None, [ConfigError(display, "", "must be a mapping of pipeline settings", line=1)]
 
-    errors: list[ConfigError] = []
+    errors: list[ConfigError] = plaintext_credentials(doc, doc.data)
     data = dict(doc.data)
     overrides = data.pop("environments", None) or {}
     if not isinstance(overrides, dict):

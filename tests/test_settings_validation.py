@@ -837,3 +837,56 @@ def test_dr_copies_in_the_catalog_of_the_data_they_protect_are_refused(project):
         "lakeflow:drCatalog: 'staging': is a catalog pipelines publish into: DR copies must live apart" in e
         for e in errors
     ), errors
+
+
+@pytest.mark.parametrize(
+    ("where", "edit", "key", "what"),
+    [
+        ("stack", {"databricks:token": "dapi0123456789abcdef0123456789abcdef"}, "databricks:token", "a Databricks"),
+        ("stack", {"databricks:clientSecret": "not-a-pattern-but-a-secret"}, "databricks:clientSecret", "a credential"),
+        (
+            "stack",
+            {"variables": {"CATALOG": "dev", "API_TOKEN": "abc123"}},
+            "lakeflow:variables.API_TOKEN",
+            "a credential",
+        ),
+        (
+            "pipeline",
+            {"configuration": {"source": "https://x.blob.core.windows.net/c?sv=1&sig=AbCdEfGhIjKlMnOpQrSt"}},
+            "configuration.source",
+            "a shared access signature",
+        ),
+        (
+            "pipeline",
+            {"configuration": {"auth": "Bearer eyJhbGciOiJIUzI1NiJ9.abcdefgh"}},
+            "configuration.auth",
+            "a bearer token",
+        ),
+        (
+            "pipeline",
+            {"configuration": {"storage_password": "hunter2"}},
+            "configuration.storage_password",
+            "a credential",
+        ),
+    ],
+    ids=["pat", "client-secret", "variable", "sas", "bearer", "password-key"],
+)
+def test_a_plaintext_credential_anywhere_is_refused_without_echoing_it(project, where, edit, key, what):
+    if where == "stack":
+        project.edit_stack("dev", **edit)
+        file = "Pulumi.dev.yaml"
+    else:
+        project.edit_pipeline("sales_pipeline", **edit)
+        file = "pipelines/sales_pipeline.yaml"
+    errors = load_errors(project, "dev")
+    report = "\n".join(e.render() for e in errors)
+    assert any(e.file == file and e.key == key and f"holds what looks like {what}" in e.render() for e in errors), (
+        report
+    )
+    for secret in ("dapi0123", "not-a-pattern", "abc123", "AbCdEfGh", "eyJhbGci", "hunter2"):
+        assert secret not in report
+
+
+def test_a_secret_scope_reference_is_not_a_plaintext_credential(project):
+    project.edit_pipeline("sales_pipeline", configuration={"storage_password": "{{secrets/etl/storage}}"})
+    project.load("dev")
