@@ -140,7 +140,7 @@ class Sandbox:
                 shutil.rmtree(folder)
             folder.mkdir()
         for entry in root.iterdir():
-            if entry.name in _NOT_LINKED or entry.name in ("policy", ".venv"):
+            if entry.name in _NOT_LINKED or entry.name == ".venv":
                 continue
             if entry.name.startswith("Pulumi.") and entry.name != "Pulumi.yaml":
                 shutil.copyfile(entry, self.project / entry.name)
