@@ -9,7 +9,7 @@ STACK  ?= dev
 # never spliced into the command line: `make plan 'STACK=dev;cmd'` plans a stack named that (and
 # is refused), it does not run cmd.
 export STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
-	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY
+	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW
 
 .PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade engine preview
 
@@ -57,12 +57,14 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 ## diff: offline diff of STACK between BASE (git ref, default origin/main) and the working tree;
-##       fails on an unacknowledged destroy of data (ALLOW_DESTROY="<urn> ..." acknowledges)
+##       fails on an unacknowledged destroy of data (ALLOW_DESTROY="<urn> ..." acknowledges);
+##       ENGINE_PREVIEW=<pulumi preview --json file> judges the real engine's preview instead (deploy gate)
 BASE ?= origin/main
 diff: $(STAMP)
 	@LAKEFLOW_ALLOW_DESTROY="$$ALLOW_DESTROY" $(BIN)/python -m offline.diff --stack "$$STACK" --base "$$BASE" \
 		$(if $(JSON),--json "$$JSON") $(if $(MARKDOWN),--markdown "$$MARKDOWN") \
-		$(if $(ACKNOWLEDGEMENTS),--acknowledgements "$$ACKNOWLEDGEMENTS")
+		$(if $(ACKNOWLEDGEMENTS),--acknowledgements "$$ACKNOWLEDGEMENTS") \
+		$(if $(ENGINE_PREVIEW),--engine-preview "$$ENGINE_PREVIEW")
 
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)

@@ -175,9 +175,9 @@ def default_provider_inputs(sandbox: Sandbox, stack: str, engine: Engine) -> dic
     return {**inputs, "version": engine.provider_version}
 
 
-def engine_changes(engine: Engine, base: Path, changed: Path, stack: str = "dev") -> dict[str, set[str]]:
-    """The real engine's verdict on changing the project at `base` into the one at `changed`:
-    `base` previewed for real and imported as a deployment, then `changed` previewed against it."""
+def engine_preview(engine: Engine, base: Path, changed: Path, stack: str = "dev") -> dict[str, Any]:
+    """`pulumi preview --json` of the project at `changed` against a deployment of the one at
+    `base` (previewed for real and imported: `deployment_from_preview`)."""
     from engine.preview import prepare
 
     with StubWorkspace(allow=[StubWorkspace.ME]) as stub, Sandbox(engine, stub, base) as sandbox:
@@ -189,10 +189,15 @@ def engine_changes(engine: Engine, base: Path, changed: Path, stack: str = "dev"
         )
         sandbox.import_deployment(stack, deployment)
         sandbox.use_program(changed)
-        result = changes(preview_json(sandbox, stack, policy_pack=False))
+        result = preview_json(sandbox, stack, policy_pack=False)
         if stub.violations:
             raise AssertionError(f"the preview called the API beyond Configure and Me: {stub.violations}")
         return result
+
+
+def engine_changes(engine: Engine, base: Path, changed: Path, stack: str = "dev") -> dict[str, set[str]]:
+    """The real engine's verdict on changing the project at `base` into the one at `changed`."""
+    return changes(engine_preview(engine, base, changed, stack))
 
 
 def offline_changes(base: Path, changed: Path, stack: str = "dev") -> dict[str, set[str]]:

@@ -157,16 +157,22 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
         if urn not in continued:
             changes.append(_change("delete", res, protected=res["protect"]))
 
-    result = Diff(new["stack"], changes)
+    moved_workspace = None
+    if old is not None and old.get("workspace") != new.get("workspace"):
+        moved_workspace = (old.get("workspace"), new.get("workspace"))
+    return _guard(Diff(new["stack"], changes), allow_destroy, moved_workspace)
+
+
+def _guard(result: Diff, allow_destroy: Iterable[str], moved_workspace: tuple[Any, Any] | None = None) -> Diff:
+    """The data-loss guard over a diff's changes (the offline diff's, or the real engine's)."""
     allowed = set(allow_destroy)
-    moved_workspace = old is not None and old.get("workspace") != new.get("workspace")
-    for change in changes:
+    for change in result.resources:
         if change.destroys:
             why = _guard_reason(change) or _move_reason(change)
         elif moved_workspace and change.type in HOLDS_DATA and change.action != "create":
             why = (
                 f"{change.short_type} holds data ({HOLDS_DATA[change.type]}) and moves to another workspace "
-                f"(databricks:host {old.get('workspace') if old else None} -> {new.get('workspace')}): "
+                f"(databricks:host {moved_workspace[0]} -> {moved_workspace[1]}): "
                 "the deployment's state points at the new workspace, the data stays in the old one"
             )
         else:
@@ -178,6 +184,49 @@ def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_dest
         else:
             result.violations.append(GuardViolation(change.old_urn, why))
     return result
+
+
+_ENGINE_OPS = {
+    "create": "create",
+    "update": "update",
+    "replace": "replace",
+    "create-replacement": "replace",
+    "delete-replaced": "replace",
+    "delete": "delete",
+    "discard": "delete",
+}
+
+
+def diff_from_preview(stack: str, preview: Mapping[str, Any], allow_destroy: Iterable[str] = ()) -> Diff:
+    """The guard over the real engine's verdict: `pulumi preview --json` of the stack against its
+    deployed state (the deploy gate). What the engine deletes or replaces, and the inputs it
+    changes (`diffReasons`), go through the same rules as the offline diff's."""
+    by_urn: dict[str, ResourceChange] = {}
+    for step in preview.get("steps", []):
+        action = _ENGINE_OPS.get(step.get("op", ""))
+        state = step.get("oldState") or step.get("newState") or {}
+        if action is None or not state.get("type") or state["type"].startswith("pulumi:"):
+            continue
+        if step["urn"] in by_urn and by_urn[step["urn"]].action == "replace":
+            continue
+        old_state = step.get("oldState") or {}
+        change = ResourceChange(
+            action=action,
+            urn=step["urn"],
+            type=state["type"],
+            name=step["urn"].rsplit("::", 1)[-1],
+            parent=state.get("parent"),
+            protected=bool(old_state.get("protect") or (step.get("newState") or {}).get("protect")),
+            retained=bool(old_state.get("retainOnDelete")),
+        )
+        old_inputs = old_state.get("inputs") or {}
+        new_inputs = (step.get("newState") or {}).get("inputs") or {}
+        change.changes = [
+            InputChange(path, old_inputs.get(path, _MISSING), new_inputs.get(path, _MISSING))
+            for path in step.get("diffReasons") or []
+        ]
+        by_urn[step["urn"]] = change
+    return _guard(Diff(stack, list(by_urn.values())), allow_destroy)
 
 
 def _source_changes(
@@ -446,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
         help="text (a PR description, commit messages) whose 'allow-destroy: <urn>' lines acknowledge destroys",
     )
     parser.add_argument("--old", type=Path, help="compare this JSON plan instead of planning BASE")
+    parser.add_argument(
+        "--engine-preview",
+        type=Path,
+        metavar="FILE",
+        help="judge this `pulumi preview --json` (the stack against its deployed state) instead of two plans",
+    )
     parser.add_argument("--new", type=Path, help="compare this JSON plan instead of the working tree")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -453,6 +508,17 @@ def main(argv: list[str] | None = None) -> int:
     allowed = [*args.allow_destroy, *os.environ.get("LAKEFLOW_ALLOW_DESTROY", "").split()]
     if args.acknowledgements:
         allowed += acknowledged_urns(args.acknowledgements.read_text(encoding="utf-8", errors="replace"))
+    if args.engine_preview:
+        try:
+            preview = json.loads(args.engine_preview.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"make diff: {args.engine_preview}: {exc}", file=sys.stderr)
+            return 2
+        result = diff_from_preview(args.stack, preview, allowed)
+        print(render_text(result, f"the deployed state ({args.engine_preview})"))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        return 1 if result.violations else 0
     base = str(args.old) if args.old else args.base
     try:
         old = (

@@ -473,3 +473,39 @@ def test_moving_the_stack_to_another_workspace_is_refused_for_every_data_holder(
     assert (
         "moves to another workspace (databricks:host https://a.cloud.databricks.com -> https://b." in violation.reason
     )
+
+
+def test_the_guard_judges_the_real_engines_preview_too():
+    """`make diff --engine-preview`: the deploy gate's verdict on `pulumi preview --json` against
+    the deployed state, by the same rules as the offline diff."""
+    from offline.diff import diff_from_preview
+
+    def step(op, name, type_, old=None, new=None, reasons=None):
+        urn = f"urn:pulumi:prod::lakeflow::{type_}::{name}"
+        result = {"op": op, "urn": urn, "diffReasons": reasons or []}
+        if old is not None:
+            result["oldState"] = {"urn": urn, "type": type_, **old}
+        if new is not None:
+            result["newState"] = {"urn": urn, "type": type_, **new}
+        return result
+
+    preview = {
+        "steps": [
+            step("same", "lakeflow-prod", "pulumi:pulumi:Stack", {}, {}),
+            step("delete", "old-pipeline", PIPELINE, {"protect": False, "inputs": {}}),
+            step("update", "moved", PIPELINE, {"inputs": {"catalog": "a"}}, {"inputs": {"catalog": "b"}}, ["catalog"]),
+            step("update", "renamed", PIPELINE, {"inputs": {"name": "a"}}, {"inputs": {"name": "b"}}, ["name"]),
+            step("create-replacement", "job", "databricks:index/job:Job", {"inputs": {}}, {"inputs": {}}),
+            step("delete-replaced", "job", "databricks:index/job:Job", {"inputs": {}}),
+        ]
+    }
+    d = diff_from_preview("prod", preview)
+    assert {c.name: c.action for c in d.resources} == {
+        "old-pipeline": "delete",
+        "moved": "update",
+        "renamed": "update",
+        "job": "replace",
+    }
+    assert {v.urn.rsplit("::", 1)[1] for v in d.violations} == {"old-pipeline", "moved"}
+    acknowledged = diff_from_preview("prod", preview, [v.urn for v in d.violations])
+    assert acknowledged.violations == [] and len(acknowledged.acknowledged) == 2

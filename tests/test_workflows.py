@@ -123,9 +123,13 @@ def test_deploys_are_gated_serialized_and_prod_needs_approval():
     assert jobs["prod"]["environment"] == "production"
     for name in ("staging", "prod"):
         assert jobs[name]["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
-        step = next(s for s in jobs[name]["steps"] if "pulumi/actions" in s.get("uses", ""))
+        steps = jobs[name]["steps"]
+        step = next(s for s in steps if "pulumi/actions" in s.get("uses", "") and "with" in s)
         assert step["with"]["command"] == "up" and step["with"]["stack-name"] == name
         assert step["with"]["policyPackConfigs"] == f"policy/config/{name}.json"
+        # the deploy gate: the real preview against the deployed state, judged before `up`
+        gate = next(i for i, s in enumerate(steps) if "ENGINE_PREVIEW=" in s.get("run", ""))
+        assert f"pulumi preview --stack {name} --json" in steps[gate]["run"] and gate < steps.index(step)
 
 
 def test_nightly_drift_detection_opens_or_updates_an_issue():

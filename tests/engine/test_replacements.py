@@ -104,3 +104,24 @@ def test_the_imported_deployment_is_what_the_program_deploys(engine, project_cop
     base = project_copy("base")
     real = engine_changes(engine, base, base)
     assert real == {action: set() for action in real}
+
+
+def test_the_deploy_gate_judges_against_the_deployed_state_so_a_later_push_cannot_carry_a_delete(engine, project_copy):
+    """Push B deletes a pipeline file (its gate fails); push C changes something harmless. Judged
+    between consecutive pushes, C looks clean and `pulumi up` would deploy B's delete. Judged as
+    the deploy gate does, against what is deployed (A), the delete is still there and refused."""
+    from engine.agreement import engine_preview
+    from offline.diff import diff_from_preview, diff_plans, plan_json
+
+    deployed = project_copy("a")
+    push_b = project_copy("b")
+    (push_b / "pipelines" / "clickstream_events.yaml").unlink()
+    push_c = project_copy("c")
+    (push_c / "pipelines" / "clickstream_events.yaml").unlink()
+    edit(push_c / "Pulumi.dev.yaml", "dataeng-dev@example.com", "dataeng-alerts@example.com")
+
+    assert diff_plans(plan_json(push_b, "dev"), plan_json(push_c, "dev")).violations == []  # the old gate
+    gate = diff_from_preview("dev", engine_preview(engine, deployed, push_c))
+    refused = {v.urn.rsplit("::", 1)[1] for v in gate.violations}
+    assert "clickstream_events-pipeline" in refused
+    assert any("holds data" in v.reason for v in gate.violations)
