@@ -110,6 +110,7 @@ def test_one_comment_updated_in_place_for_forks_too():
     run = "\n".join(s.get("run", "") for s in data["jobs"]["comment"]["steps"])
     assert "--method PATCH" in run and "<!-- lakeflow-offline-diff -->" in run
     assert "RUN_HEAD_SHA" in run  # the artifact is only trusted for the run's own head commit
+    assert 'select(.user.login == "github-actions[bot]")' in run  # never someone else's comment
     assert not any("actions/checkout" in s.get("uses", "") for s in data["jobs"]["comment"]["steps"])
 
 
@@ -119,6 +120,7 @@ def test_deploys_are_gated_serialized_and_prod_needs_approval():
     assert data["on"]["push"]["branches"] == ["main"]
     gates = "\n".join(s.get("run", "") for s in jobs["gates"]["steps"])
     assert "make policy" in gates and "make diff" in gates and "make lint test" in gates
+    assert 'test "$REF" = refs/heads/main' in gates  # manual runs deploy main only
     assert jobs["staging"]["needs"] == "gates" and jobs["prod"]["needs"] == "staging"
     assert jobs["prod"]["environment"] == "production"
     for name in ("staging", "prod"):
