@@ -18,19 +18,10 @@ from typing import Any
 
 from engine.build import Engine
 from engine.sandbox import Sandbox, StubWorkspace
-from offline.diff import diff_plans, plan_json
+from offline.diff import ENGINE_OPS, diff_plans, plan_json
 from offline.recorder import placeholder_id
 
 ACTIONS = ("create", "update", "replace", "delete")
-_STEP_ACTIONS = {
-    "create": "create",
-    "update": "update",
-    "replace": "replace",
-    "create-replacement": "replace",
-    "delete-replaced": "replace",
-    "delete": "delete",
-    "discard": "delete",
-}
 PROVIDER_ID = "placeholder-provider"
 
 
@@ -53,7 +44,7 @@ def changes(preview: Mapping[str, Any]) -> dict[str, set[str]]:
     """URNs by action (create/update/replace/delete) of a preview's steps; `same` is left out."""
     by_action: dict[str, set[str]] = {a: set() for a in ACTIONS}
     for step in preview.get("steps", []):
-        action = _STEP_ACTIONS.get(step["op"])
+        action = ENGINE_OPS.get(step["op"])
         if action:
             by_action[action].add(step["urn"])
     return by_action

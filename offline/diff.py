@@ -186,7 +186,8 @@ def _guard(result: Diff, allow_destroy: Iterable[str], moved_workspace: tuple[An
     return result
 
 
-_ENGINE_OPS = {
+# The engine's step ops (`pulumi preview --json`) as the diff's actions; `same` and reads are none.
+ENGINE_OPS = {
     "create": "create",
     "update": "update",
     "replace": "replace",
@@ -203,7 +204,7 @@ def diff_from_preview(stack: str, preview: Mapping[str, Any], allow_destroy: Ite
     changes (`diffReasons`), go through the same rules as the offline diff's."""
     by_urn: dict[str, ResourceChange] = {}
     for step in preview.get("steps", []):
-        action = _ENGINE_OPS.get(step.get("op", ""))
+        action = ENGINE_OPS.get(step.get("op", ""))
         state = step.get("oldState") or step.get("newState") or {}
         if action is None or not state.get("type") or state["type"].startswith("pulumi:"):
             continue
