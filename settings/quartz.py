@@ -45,6 +45,16 @@ def quartz_error(expression: str) -> str | None:
     dom, dow = parts[3], parts[5]  # '?' has no case
     if (dom == "?") == (dow == "?"):
         return "exactly one of day-of-month and day-of-week must be '?'"
+    seconds = _expand(parts[0].upper(), 0, 59)
+    if seconds is not None and len(seconds) > 1:
+        return f"seconds field {parts[0]!r} fires {len(seconds)} times a minute; a schedule names one second, e.g. '0'"
+    upper = [p.upper() for p in parts]
+    if len(parts) == 6 or upper[6] in ("*", "?"):
+        days = _run_days(upper[3], upper[4], upper[5])
+        if days == []:
+            return (
+                f"never fires: no date matches day-of-month {parts[3]!r}, month {parts[4]!r}, day-of-week {parts[5]!r}"
+            )
     return None
 
 
@@ -113,18 +123,30 @@ def cron_period_minutes(expression: str) -> int | None:
     if not (minutes and hours and months) or (dom != "?" and not days) or (dow != "?" and not weekdays):
         return None
     times = sorted(h * 60 + m for h in hours for m in minutes)
-    start = date(2024, 1, 1)
-    run_days = []
-    for offset in range(_HORIZON_DAYS):
-        d = start + timedelta(days=offset)
-        quartz_dow = (d.weekday() + 1) % 7 + 1  # Quartz: 1 = SUN ... 7 = SAT
-        if d.month in months and (days is None or d.day in days) and (weekdays is None or quartz_dow in weekdays):
-            run_days.append(d)
+    run_days = _run_days(dom, month, dow) or []
     if not run_days or len(run_days) * len(times) < 2:
         return None
     gaps = [b - a for a, b in pairwise(times)]
     gaps += [(b - a).days * 1440 + times[0] - times[-1] for a, b in pairwise(run_days)]
     return max(gaps)
+
+
+def _run_days(dom: str, month: str, dow: str) -> list[date] | None:
+    """The days of two years (from 2024, a leap year) the day fields select; None when they use
+    L, W or # (no calendar to enumerate here)."""
+    days = None if dom == "?" else _expand(dom, 1, 31)
+    months = _expand(month, 1, 12, _MONTHS)
+    weekdays = None if dow == "?" else _expand(dow, 1, 7, _DAYS)
+    if not months or (dom != "?" and days is None) or (dow != "?" and weekdays is None):
+        return None
+    start = date(2024, 1, 1)
+    found = []
+    for offset in range(_HORIZON_DAYS):
+        d = start + timedelta(days=offset)
+        quartz_dow = (d.weekday() + 1) % 7 + 1  # Quartz: 1 = SUN ... 7 = SAT
+        if d.month in months and (days is None or d.day in days) and (weekdays is None or quartz_dow in weekdays):
+            found.append(d)
+    return found
 
 
 def _expand(text: str, low: int, high: int, names: list[str] | None = None) -> set[int] | None:

@@ -890,3 +890,21 @@ def test_a_plaintext_credential_anywhere_is_refused_without_echoing_it(project, 
 def test_a_secret_scope_reference_is_not_a_plaintext_credential(project):
     project.edit_pipeline("sales_pipeline", configuration={"storage_password": "{{secrets/etl/storage}}"})
     project.load("dev")
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("0 0 12 30 2 ?", "never fires: no date matches day-of-month '30', month '2'"),
+        ("0 0 12 31 4,6,9,11 ?", "never fires"),
+        ("* 0 12 * * ?", "seconds field '*' fires 60 times a minute"),
+        ("*/10 * * * * ?", "fires 6 times a minute"),
+    ],
+)
+def test_crons_that_never_fire_or_fire_every_few_seconds_are_refused(cron, problem):
+    assert problem in (quartz_error(cron) or "")
+
+
+@pytest.mark.parametrize("cron", ["0 0 12 29 2 ?", "0 0 12 L * ?", "0 0 9 ? * MON-FRI", "0 */5 * * * ?"])
+def test_crons_that_fire_pass(cron):
+    assert quartz_error(cron) is None
