@@ -67,7 +67,7 @@ def load_settings(
 
     stack_config, errors, raw = _load_stack_config(config, secret_keys, stack_lines)
     if isinstance(stack_lines.data, dict) and isinstance(stack_lines.data.get("config"), dict):
-        errors += plaintext_credentials(stack_lines, stack_lines.data["config"], "config", SECRET_KEYS)
+        errors += refused_values(stack_lines, stack_lines.data["config"], "config", SECRET_KEYS)
     # Pipeline files only need the environment and the variables: when those two are usable,
     # check the files even if another stack key is wrong, so one run shows every problem.
     env = stack_config.environment if stack_config else raw.get("environment")
@@ -267,12 +267,13 @@ def _collisions(
     return errors
 
 
-def plaintext_credentials(
+def refused_values(
     doc: YamlDoc, data: Any, path: str = "", handled: frozenset[str] = frozenset()
 ) -> list[ConfigError]:
     """A value that looks like a credential (policy/credentials.py), or any value of a key named
     like one (token, password, secret, …), written in plain text: refused with where it is, never
-    with the value. `secure:` values and `{{secrets/<scope>/<key>}}` references are fine; keys in
+    with the value. Numbers beyond int64 (or infinite) are refused on the same walk. `secure:`
+    values and `{{secrets/<scope>/<key>}}` references are fine; keys in
     `handled` are checked elsewhere (the lakeflow secret keys, with their own message)."""
     from policy.credentials import SECRET_KEY, looks_like
 
@@ -286,6 +287,16 @@ def plaintext_credentials(
             stack.extend((join(where, str(k)), v) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((join(where, i), v) for i, v in enumerate(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    where.removeprefix("config."),
+                    "is beyond the 64-bit integers Databricks and Pulumi store",
+                    value=value,
+                    line=doc.line(where),
+                )
+            )
         elif isinstance(value, str) and value and not value.startswith("{{secrets/"):
             leaf = where.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
             if leaf in handled:
@@ -320,7 +331,7 @@ def _load_pipeline(
     if not isinstance(doc.data, dict):
         return None, None, [ConfigError(display, "", "must be a mapping of pipeline settings", line=1)]
 
-    errors: list[ConfigError] = plaintext_credentials(doc, doc.data)
+    errors: list[ConfigError] = refused_values(doc, doc.data)
     data = dict(doc.data)
     overrides = data.pop("environments", None) or {}
     if not isinstance(overrides, dict):

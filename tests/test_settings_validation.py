@@ -908,3 +908,10 @@ def test_crons_that_never_fire_or_fire_every_few_seconds_are_refused(cron, probl
 @pytest.mark.parametrize("cron", ["0 0 12 29 2 ?", "0 0 12 L * ?", "0 0 9 ? * MON-FRI", "0 */5 * * * ?"])
 def test_crons_that_fire_pass(cron):
     assert quartz_error(cron) is None
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, float("inf")])
+def test_numbers_beyond_int64_are_refused(project, value):
+    project.edit_stack("dev", maxWorkersCap=value)
+    errors = load_errors(project, "dev")
+    assert any(e.key == "lakeflow:maxWorkersCap" and "beyond the 64-bit integers" in e.render() for e in errors)
