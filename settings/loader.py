@@ -267,9 +267,7 @@ def _collisions(
     return errors
 
 
-def refused_values(
-    doc: YamlDoc, data: Any, path: str = "", handled: frozenset[str] = frozenset()
-) -> list[ConfigError]:
+def refused_values(doc: YamlDoc, data: Any, path: str = "", handled: frozenset[str] = frozenset()) -> list[ConfigError]:
     """A value that looks like a credential (policy/credentials.py), or any value of a key named
     like one (token, password, secret, …), written in plain text: refused with where it is, never
     with the value. Numbers beyond int64 (or infinite) are refused on the same walk. `secure:`
