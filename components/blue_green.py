@@ -27,7 +27,7 @@ import pulumi
 import pulumi_databricks as databricks
 
 from components.dlt_pipeline import DltPipeline, DltPipelineArgs
-from settings.models import principal_field
+from settings.models import principal_field, quoted
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class BlueGreenPipeline(pulumi.ComponentResource):
                 name=table,
                 table_type="VIEW",
                 # The only thing a cutover changes: ALTER VIEW, in place.
-                view_definition=f"SELECT * FROM `{args.catalog}`.`{active.pipeline.schema}`.`{table}`",
+                view_definition=f"SELECT * FROM {quoted(args.catalog, active.pipeline.schema, table)}",
                 comment=args.view_comment or None,
                 warehouse_id=args.warehouse_id,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.slots[args.active]]),

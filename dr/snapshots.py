@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from settings.models import DisasterRecovery, PipelineSpec, StackConfig
+from settings.models import DisasterRecovery, PipelineSpec, StackConfig, quoted
 
 SUFFIX = "_dr_snapshot"
 
@@ -56,9 +56,7 @@ def snapshots(spec: PipelineSpec, cfg: StackConfig) -> list[Snapshot]:
     ]
 
 
-def qualified(*parts: str) -> str:
-    # Names are validated to letters, digits and underscores; quoting keeps reserved words safe.
-    return ".".join(f"`{p}`" for p in parts)
+qualified = quoted  # `catalog`.`schema`.`table` (settings.models.quoted)
 
 
 def retention_properties(retention_days: int) -> dict[str, str]:

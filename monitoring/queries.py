@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from textwrap import dedent, indent
 from typing import Literal
 
+from settings.models import quoted
+
 __all__ = [
     "PipelineRef",
     "availability",
@@ -626,7 +628,7 @@ def _table(name: str) -> str:
     """`catalog`.`schema`.`table` for a three-part name of letters, digits and underscores; ValueError otherwise."""
     if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"not a fully qualified table name (catalog.schema.table): {name!r}")
-    return ".".join(f"`{part}`" for part in name.split("."))
+    return quoted(*name.split("."))
 
 
 def _string(value: str) -> str:

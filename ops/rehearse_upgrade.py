@@ -30,6 +30,7 @@ from typing import Any
 from ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
 from settings.errors import ConfigErrors
+from settings.models import quoted
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,10 +134,10 @@ def _teardown(w: Any, r: Rehearsal, warehouse_id: str, say: Callable[[str], None
         r.leftovers.append(f"databricks pipelines delete {r.copy_id}   # {type(exc).__name__}")
     catalog, schema = r.target.split(".")
     try:
-        run_sql(w, warehouse_id, f"DROP SCHEMA IF EXISTS `{catalog}`.`{schema}` CASCADE")
+        run_sql(w, warehouse_id, f"DROP SCHEMA IF EXISTS {quoted(catalog, schema)} CASCADE")
         say(f"dropped schema {r.target}")
     except Exception as exc:  # reported, with the statement that finishes the job
-        r.leftovers.append(f"DROP SCHEMA IF EXISTS `{catalog}`.`{schema}` CASCADE;   -- {type(exc).__name__}")
+        r.leftovers.append(f"DROP SCHEMA IF EXISTS {quoted(catalog, schema)} CASCADE;   -- {type(exc).__name__}")
 
 
 def render(r: Rehearsal) -> str:

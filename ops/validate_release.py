@@ -61,7 +61,7 @@ from monitoring.queries import PipelineRef, drop_rate, expectation_pass_rate
 from ops.workspace import EXIT_ERROR, OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
 from settings.errors import ConfigErrors, did_you_mean
 from settings.loader import StackSettings
-from settings.models import PipelineSpec
+from settings.models import PipelineSpec, quoted
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_PASSED, EXIT_FAILED = 0, 1
@@ -376,7 +376,7 @@ def compare_rates(
 
 
 def _count(w: Any, warehouse: str, catalog: str, schema: str, table: str) -> int:
-    name = ".".join(f"`{part}`" for part in (catalog, schema, table))
+    name = quoted(catalog, schema, table)
     rows = run_sql(w, warehouse, f"SELECT COUNT(*) AS n FROM {name}")
     value = _first_value(rows)
     try:

@@ -25,6 +25,13 @@ IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 UC_TARGET = re.compile(r"[A-Za-z0-9_]{1,255}\.[A-Za-z0-9_]{1,255}")
 
 
+def quoted(*parts: str) -> str:
+    """`a`.`b`.`c`: each part a quoted SQL identifier, a backtick inside doubled. Names are
+    validated to letters, digits and underscores where they enter; quoting keeps reserved words
+    working, and the doubling keeps a name that slipped past validation one identifier."""
+    return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
+
+
 def _uc_target(value: str) -> str:
     if not UC_TARGET.fullmatch(value):
         raise ValueError(

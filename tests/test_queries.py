@@ -541,3 +541,38 @@ def test_pipeline_ref_needs_name_and_environment(name: object, environment: obje
 def test_pipeline_ref_is_frozen() -> None:
     with pytest.raises(AttributeError):
         REF.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["x`;DROP SCHEMA staging_dr CASCADE;--", "a` UNION SELECT 1 --", "select", "a.b", "``"],
+)
+def test_a_hostile_name_stays_one_identifier_in_every_statement_the_stack_writes(hostile):
+    """Names are validated where they enter (settings); the SQL builders quote them anyway, with a
+    backtick doubled, so a name that slipped past validation is still one identifier: sqlglot
+    parses each statement as one statement naming exactly the parts it was given."""
+    import sqlglot
+    from sqlglot import exp
+
+    from dr.snapshots import Snapshot, restore_sql, snapshot_sql
+    from settings.models import DisasterRecovery, quoted
+
+    name = quoted("cat", hostile, "tbl")
+    statements = {
+        "select": f"SELECT * FROM {name}",
+        "drop": f"DROP SCHEMA IF EXISTS {quoted('cat', hostile)} CASCADE",
+        "snapshot": snapshot_sql(
+            Snapshot("tbl", source=name, snapshot=quoted("dr", hostile, "tbl_dr_snapshot"), rpo_minutes=60),
+            DisasterRecovery(critical_tables=["tbl"]),
+        ),
+        "restore": restore_sql(Snapshot("tbl", source=name, snapshot=quoted("dr", hostile, "s"), rpo_minutes=60)),
+    }
+    for what, sql in statements.items():
+        parsed = sqlglot.parse(sql, read="databricks")
+        assert len(parsed) == 1, (what, sql)  # the tokenizer ends a statement at `;` outside quotes
+        if isinstance(parsed[0], exp.Command):
+            continue  # CREATE … DEEP CLONE is kept as one command by sqlglot: one statement is the check
+        schemas = {t.db for t in parsed[0].find_all(exp.Table)} | {
+            s.name for s in parsed[0].find_all(exp.Identifier) if s.name == hostile
+        }
+        assert hostile in schemas, (what, sql)
