@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.build import Engine
-from engine.sandbox import Sandbox, StubWorkspace
+from engine.sandbox import Sandbox, StubWorkspace, deployment
 from offline.diff import ENGINE_OPS, diff_plans, plan_json
 from offline.recorder import placeholder_id
 
@@ -140,13 +140,7 @@ def deployment_from_preview(
                 }
                 resources.append(providers[provider_urn])
         resources.append(res)
-    return {
-        "version": 3,
-        "deployment": {
-            "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""},
-            "resources": resources,
-        },
-    }
+    return deployment(resources)
 
 
 def provider_facts(engine: Engine) -> dict[str, Any]:
@@ -175,10 +169,10 @@ def engine_preview(engine: Engine, base: Path, changed: Path, stack: str = "dev"
         prepare(sandbox, stack, base)
         base_preview = preview_json(sandbox, stack, policy_pack=False)
         deployed = plan_json(base, stack, deployed=True)
-        deployment = deployment_from_preview(
+        state = deployment_from_preview(
             base_preview, deployed, default_provider_inputs(sandbox, stack, engine), provider_facts(engine)
         )
-        sandbox.import_deployment(stack, deployment)
+        sandbox.import_deployment(stack, state)
         sandbox.use_program(changed)
         result = preview_json(sandbox, stack, policy_pack=False)
         if stub.violations:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import build as engine_build
-from engine.sandbox import EngineError, Sandbox, StubWorkspace
+from engine.sandbox import EngineError, Sandbox, StubWorkspace, deployment
 from offline.stack_file import available_stacks, project_name, read_stack_config, unset_secrets
 from settings.errors import ConfigErrors
 
@@ -35,20 +35,8 @@ SECRET_STAND_IN = "preview-stand-in-not-a-credential"
 
 def stack_deployment(project: str, stack: str, outputs: dict[str, Any]) -> dict[str, Any]:
     """A deployment of just the root stack resource with `outputs`: what a StackReference reads."""
-    return {
-        "version": 3,
-        "deployment": {
-            "manifest": {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""},
-            "resources": [
-                {
-                    "urn": f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}",
-                    "custom": False,
-                    "type": "pulumi:pulumi:Stack",
-                    "outputs": outputs,
-                }
-            ],
-        },
-    }
+    urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    return deployment([{"urn": urn, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": outputs}])
 
 
 def prepare(sandbox: Sandbox, stack: str, root: Path = ROOT) -> list[str]:

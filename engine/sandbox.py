@@ -93,13 +93,18 @@ class StubWorkspace:
         self.server.server_close()
 
 
+def deployment(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A `pulumi stack import` document (format version 3) holding `resources`."""
+    manifest = {"time": "2026-01-01T00:00:00Z", "magic": "", "version": ""}
+    return {"version": 3, "deployment": {"manifest": manifest, "resources": resources}}
+
+
 class Sandbox:
     """A temporary Pulumi project directory, backend and home for one engine run."""
 
     def __init__(self, engine: Engine, stub: StubWorkspace, root: Path = ROOT) -> None:
         self.engine = engine
         self.stub = stub
-        self.root = root
         self.dir = Path(tempfile.mkdtemp(prefix="lakeflow-preview-"))
         self.project = self.dir / "project"
         self.policy = self.dir / "policy"
