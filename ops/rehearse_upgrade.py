@@ -7,7 +7,11 @@ the teardown itself fails, the exact commands to finish it are printed.
 
 Two corrections to the guide's script:
 - it copies the spec as is, so the copy would publish into the live pipeline's schema and fight
-  it for its tables; here the copy publishes into `<schema>_upgrade_rehearsal` only;
+  it for its tables; here the copy publishes into a schema of this run only,
+  `<schema>_rehearsal_<UTC time>_<6 random hex digits>` (e.g. `sales_rehearsal_20261129110004_3fa9c1`),
+  and is named `<pipeline>_upgrade_rehearsal_<the same run id>`: two rehearsals at the same time,
+  of the same pipeline or of two pipelines sharing a schema, never share (or drop) each other's.
+  The teardown drops that one schema by its exact name, never a pattern;
 - it sets `clusters[0].spark_version`, which Lakeflow pipelines do not accept: their runtime is
   chosen by the channel (CURRENT or PREVIEW), so the channel is what is rehearsed.
 
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +39,9 @@ from settings.errors import ConfigErrors
 from settings.models import quoted
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_NAME = 255
+"""The longest Unity Catalog name."""
+_NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
 
 
 @dataclass
@@ -41,7 +50,11 @@ class Rehearsal:
     source_id: str
     channel: str
     copy_name: str
-    target: str
+    catalog: str
+    schema: str
+    """This run's own schema (`rehearsal_schema`): the only one the teardown drops."""
+    run_id: str
+    """`new_run_id`: in the schema's and the copy's names."""
     copy_id: str | None = None
     update_id: str | None = None
     state: str | None = None
@@ -49,6 +62,24 @@ class Rehearsal:
     errors: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     """Commands that finish a teardown that failed; empty when nothing was left behind."""
+
+    @property
+    def target(self) -> str:
+        """`catalog.schema`, for people to read (never split again: the names are the fields)."""
+        return f"{self.catalog}.{self.schema}"
+
+
+def new_run_id(now: datetime) -> str:
+    """Unique to one rehearsal: the UTC second it started and 24 random bits (`20261129110004_3fa9c1`)."""
+    return f"{now.astimezone(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
+
+
+def rehearsal_schema(schema: str, run_id: str) -> str:
+    """`<schema>_rehearsal_<run id>`: letters, digits and underscores, at most 255 characters (a long
+    schema name is shortened, the run's suffix never is)."""
+    suffix = f"_rehearsal_{run_id}"
+    base = _NOT_A_NAME_CHARACTER.sub("_", schema)[: MAX_NAME - len(suffix)]
+    return base + suffix
 
 
 def rehearse(
@@ -65,29 +96,31 @@ def rehearse(
     live = guarded(f"pipeline {pipeline} ({source_id})", lambda: w.pipelines.get(source_id))
     if live.spec is None:
         raise OpsError(f"pipeline {pipeline} ({source_id}) returned no spec")
-    stamp = now().strftime("%Y%m%d%H%M%S")
-    schema = f"{live.spec.schema or spec.data_schema}_upgrade_rehearsal"
+    catalog = str(live.spec.catalog or spec.catalog)
+    run_id = new_run_id(now())
     r = Rehearsal(
         pipeline=pipeline,
         source_id=source_id,
         channel=channel,
-        copy_name=f"{live.name}_upgrade_rehearsal_{stamp}",
-        target=f"{live.spec.catalog}.{schema}",
+        copy_name=f"{live.name or spec.name}_upgrade_rehearsal_{run_id}",
+        catalog=catalog,
+        schema=rehearsal_schema(str(live.spec.schema or spec.data_schema), run_id),
+        run_id=run_id,
     )
     try:
-        _run(w, r, live.spec, schema, timeout_minutes, say)
+        _run(w, r, live.spec, timeout_minutes, say)
     finally:
         _teardown(w, r, settings.config.warehouse_id, say)
     return r
 
 
-def _run(w: Any, r: Rehearsal, spec: Any, schema: str, timeout_minutes: int, say: Callable[[str], None]) -> None:
+def _run(w: Any, r: Rehearsal, spec: Any, timeout_minutes: int, say: Callable[[str], None]) -> None:
     created = guarded(
         "create the rehearsal copy",
         lambda: w.pipelines.create(
             name=r.copy_name,
-            catalog=spec.catalog,
-            schema=schema,
+            catalog=r.catalog,
+            schema=r.schema,
             channel=r.channel,
             development=True,
             continuous=False,
@@ -106,7 +139,7 @@ def _run(w: Any, r: Rehearsal, spec: Any, schema: str, timeout_minutes: int, say
     say(f"created {r.copy_name} ({r.copy_id}) on {r.channel}, publishing into {r.target}")
     started = guarded("start the full refresh", lambda: w.pipelines.start_update(r.copy_id, full_refresh=True))
     r.update_id = started.update_id
-    copy = Target(pipeline=r.pipeline, label=r.copy_name, pipeline_id=r.copy_id, schema=schema)
+    copy = Target(pipeline=r.pipeline, label=r.copy_name, pipeline_id=r.copy_id, schema=r.schema)
     try:
         state, seconds = wait_for_update(w, copy, r.update_id, timeout_minutes * 60, say)
     except UpdateNotValidated as exc:  # timeout or interruption: the teardown stops and deletes the copy
@@ -121,8 +154,9 @@ def _run(w: Any, r: Rehearsal, spec: Any, schema: str, timeout_minutes: int, say
 
 
 def _teardown(w: Any, r: Rehearsal, warehouse_id: str, say: Callable[[str], None]) -> None:
-    """Delete the copy (which drops its tables) and its schema. Never raises: what it could not
-    delete is listed, with the command that deletes it."""
+    """Delete the copy (which drops its tables) and this run's schema, by its exact name (catalog and
+    schema as they are, each quoted: never split from a string, never a pattern). Never raises: what
+    it could not delete is listed, with the command that deletes it."""
     if r.copy_id is None:
         return
     with contextlib.suppress(Exception):  # stopping is best effort; the delete below is what matters
@@ -132,12 +166,15 @@ def _teardown(w: Any, r: Rehearsal, warehouse_id: str, say: Callable[[str], None
         say(f"deleted {r.copy_name}")
     except Exception as exc:  # reported, with the command that finishes the job
         r.leftovers.append(f"databricks pipelines delete {r.copy_id}   # {type(exc).__name__}")
-    catalog, schema = r.target.split(".")
+    if not (r.run_id and r.schema.endswith(f"_rehearsal_{r.run_id}")):  # not this run's own schema: keep it
+        r.leftovers.append(f"-- schema {r.target} is not this rehearsal's own (run {r.run_id}): not dropped")
+        return
+    drop = f"DROP SCHEMA IF EXISTS {quoted(r.catalog, r.schema)} CASCADE"
     try:
-        run_sql(w, warehouse_id, f"DROP SCHEMA IF EXISTS {quoted(catalog, schema)} CASCADE")
+        run_sql(w, warehouse_id, drop)
         say(f"dropped schema {r.target}")
     except Exception as exc:  # reported, with the statement that finishes the job
-        r.leftovers.append(f"DROP SCHEMA IF EXISTS {quoted(catalog, schema)} CASCADE;   -- {type(exc).__name__}")
+        r.leftovers.append(f"{drop};   -- {type(exc).__name__}")
 
 
 def render(r: Rehearsal) -> str:

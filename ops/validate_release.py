@@ -39,8 +39,12 @@ event log): the report says so, and a full refresh gives the figures. n/a counts
 
 Exit codes: 0 every check passed: the release may proceed; 1 a check failed or the update FAILED:
 it must not; 2 nothing could be validated (bad arguments, no credentials, no stack outputs, an API or
-SQL error, a CANCELED update, the timeout). Progress and errors go to stderr (errors one line,
-`make validate-release: ...`), the report to stdout (`--json`: as JSON).
+SQL error, a CANCELED update, the timeout). Only a check that measured something and found it wrong
+is 1: a statement that could not run or answered something that is not a count or a rate (an SDK
+or HTTP error, a FAILED statement, a statement still running after `_SQL_TIMEOUT_SECONDS`, a SQL
+warehouse that is not found, an answer of an unexpected shape) is 2, naming the check and its table.
+Progress and errors go to stderr (errors one line, `make validate-release: ...`), the report to stdout
+(`--json`: as JSON).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.queries import PipelineRef, drop_rate, expectation_pass_rate
-from ops.workspace import EXIT_ERROR, OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
+from ops.workspace import EXIT_ERROR, OpsError, api_error, client, guarded, load_outputs, pipeline_ids, run_sql
 from settings.errors import ConfigErrors, did_you_mean
 from settings.loader import StackSettings
 from settings.models import PipelineSpec, quoted
@@ -73,6 +77,8 @@ _POLL_SECONDS = 10.0
 """Between two reads of the update's state (tests set it to a few milliseconds)."""
 _HEARTBEAT_SECONDS = 300.0
 """A "still RUNNING" progress line this often when the state does not change (CI logs stay alive)."""
+_SQL_TIMEOUT_SECONDS = 300
+"""How long one check's statement may run before it is cancelled and nothing is validated (exit 2)."""
 _PRODUCTION_WINDOW_HOURS = 24
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -321,7 +327,7 @@ def run_checks(
     ref = PipelineRef(spec.name, environment, ".".join(spec.event_log_of(target.schema)), slot=target.slot)
     # The whole hours since the update started (and a few minutes before): this update's events.
     window = max(1, math.ceil((seconds + 300) / 3600))
-    rate = _rate(w, warehouse, expectation_pass_rate(ref, window))
+    rate = _rate(w, warehouse, expectation_pass_rate(ref, window), f"expectation pass rate of {ref.event_log}")
     threshold = spec.monitoring.thresholds.expectation_pass_rate
     since = f"last {window} h"
     if rate is None:
@@ -337,9 +343,16 @@ def run_checks(
         production = PipelineRef(
             spec.name, environment, ".".join(spec.event_log_of(target.active_schema)), slot=target.active_slot
         )
-        prod_rate = _rate(w, warehouse, expectation_pass_rate(production, _PRODUCTION_WINDOW_HOURS))
-        candidate_drop = _rate(w, warehouse, drop_rate(ref, window))
-        prod_drop = _rate(w, warehouse, drop_rate(production, _PRODUCTION_WINDOW_HOURS))
+        prod_rate = _rate(
+            w,
+            warehouse,
+            expectation_pass_rate(production, _PRODUCTION_WINDOW_HOURS),
+            f"expectation pass rate of {production.event_log}",
+        )
+        candidate_drop = _rate(w, warehouse, drop_rate(ref, window), f"drop rate of {ref.event_log}")
+        prod_drop = _rate(
+            w, warehouse, drop_rate(production, _PRODUCTION_WINDOW_HOURS), f"drop rate of {production.event_log}"
+        )
         checks.append(compare_rates("pass rate", rate, prod_rate, target, margin, higher_is_better=True))
         checks.append(compare_rates("drop rate", candidate_drop, prod_drop, target, margin, higher_is_better=False))
     return checks
@@ -376,23 +389,81 @@ def compare_rates(
 
 
 def _count(w: Any, warehouse: str, catalog: str, schema: str, table: str) -> int:
-    name = quoted(catalog, schema, table)
-    rows = run_sql(w, warehouse, f"SELECT COUNT(*) AS n FROM {name}")
-    value = _first_value(rows)
+    what = f"COUNT(*) of {catalog}.{schema}.{table}"
+    rows = _query(w, warehouse, f"SELECT COUNT(*) AS n FROM {quoted(catalog, schema, table)}", what)
+    if not rows:
+        raise OpsError(f"{what}: the statement answered no row, not a count")
+    value = _first_value(rows, what)
     try:
-        return int(str(value))
+        count = int(str(value).strip())
     except ValueError:
-        raise OpsError(f"COUNT(*) of {catalog}.{schema}.{table} answered {value!r}, not a number") from None
+        raise OpsError(f"{what}: answered {_shown(value)}, not a count") from None
+    if count < 0:
+        raise OpsError(f"{what}: answered {_shown(value)}, not a count")
+    return count
 
 
-def _rate(w: Any, warehouse: str, statement: str) -> float | None:
-    value = _first_value(run_sql(w, warehouse, statement))
-    return None if value is None else float(value)
+def _rate(w: Any, warehouse: str, statement: str, what: str) -> float | None:
+    """A share in [0, 1]; None (n/a) when the event log has no figure: NULL, or no row."""
+    rows = _query(w, warehouse, statement, what)
+    if not rows:
+        return None
+    value = _first_value(rows, what)
+    if value is None:
+        return None
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        raise OpsError(f"{what}: answered {_shown(value)}, not a rate") from None
+    if not 0.0 <= rate <= 1.0:  # also NaN
+        raise OpsError(f"{what}: answered {_shown(value)}, not a share between 0 and 1")
+    return rate
 
 
-def _first_value(rows: list[dict[str, Any]]) -> Any:
-    """The first column of the first row; None for no row or NULL."""
-    return next(iter(rows[0].values()), None) if rows else None
+def _first_value(rows: list[dict[str, Any]], what: str) -> Any:
+    """The first column of the first row (None: NULL); an answer without columns is no answer."""
+    if not rows[0]:
+        raise OpsError(f"{what}: the statement answered a row without columns (no result manifest)")
+    return next(iter(rows[0].values()))
+
+
+def _shown(value: Any) -> str:
+    return "NULL" if value is None else repr(value)[:80]
+
+
+def _query(w: Any, warehouse: str, statement: str, what: str) -> list[dict[str, Any]]:
+    """The rows of one check's statement; whatever keeps it from answering is one line naming the check
+    (OpsError: nothing validated, exit 2), never a check that failed."""
+    try:
+        return run_sql(w, warehouse, statement, timeout_seconds=_SQL_TIMEOUT_SECONDS)
+    except OpsError as exc:  # FAILED, CANCELED or CLOSED statement, or still running at the timeout
+        raise OpsError(f"{what}: {_one_line(str(exc))}") from None
+    except Exception as exc:  # the SDK's errors, HTTP failures, an answer the SDK cannot read
+        raise _sql_error(exc, what, warehouse) from None
+
+
+def _sql_error(exc: Exception, what: str, warehouse: str) -> OpsError:
+    from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
+
+    where = f"SQL warehouse {warehouse} (the stack's lakeflow:warehouseId)"
+    detail = _one_line(str(exc)) or type(exc).__name__
+    if isinstance(exc, NotFound):
+        return OpsError(f"{what}: not found (404) on {where}: {detail}")
+    if isinstance(exc, PermissionDenied):
+        return OpsError(
+            f"{what}: permission denied (403) on {where}: the identity needs CAN_USE on the warehouse and "
+            f"SELECT on the table ({detail})"
+        )
+    if isinstance(exc, DatabricksError | OSError):  # OSError: the HTTP client's connection errors, timeouts
+        return api_error(exc, f"{what} on {where}")
+    return OpsError(
+        f"{what}: an answer of the statement execution API that is not understood ({type(exc).__name__}: {detail})"
+    )
+
+
+def _one_line(text: str) -> str:
+    """The first non-blank line (a Spark error's context lines follow it), at most 300 characters."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -467,10 +538,15 @@ def validate(
     if state != "COMPLETED":
         report.reason = failure_reason(w, target.pipeline_id, update_id)
         return report
+    not_checked = f"update {update_id} COMPLETED, but its output could not be checked"
     try:
         report.checks.extend(run_checks(w, settings, spec, target, seconds, tolerance, margin))
     except OpsError as exc:
-        raise OpsError(f"update {update_id} COMPLETED, but its output could not be checked: {exc}") from None
+        raise OpsError(f"{not_checked}: {exc}") from None
+    except KeyboardInterrupt:
+        raise OpsError(f"{not_checked}: interrupted; nothing was validated") from None
+    except Exception as exc:  # no traceback: whatever went wrong, nothing was validated (exit 2)
+        raise OpsError(f"{not_checked}: {type(exc).__name__}: {_one_line(str(exc))}") from None
     return report
 
 
@@ -492,7 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def fail(message: str) -> int:
-        print(f"make validate-release: {message}", file=sys.stderr)
+        one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+        print(f"make validate-release: {one_line}", file=sys.stderr)
         return EXIT_ERROR
 
     if not 0 < args.timeout_minutes <= 24 * 60:

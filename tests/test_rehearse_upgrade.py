@@ -4,17 +4,22 @@ report, teardown, against a fake workspace on 127.0.0.1 through the real Databri
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 import ops.rehearse_upgrade as rehearse
 import ops.validate_release
 import ops.workspace
+from offline.stack_file import load_stack
+from settings.models import quoted
 from tests.fake_databricks import Answer, recorded
 
 SOURCE = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
 COPY = "c0c0c0c0-1111-4222-8333-444444444444"
+OTHER_COPY = "c1c1c1c1-5555-4666-8777-888888888888"
 PIPELINES = r"/api/2.0/pipelines"
+RUN_ID = r"\d{14}_[0-9a-f]{6}"
 
 
 @pytest.fixture(autouse=True)
@@ -30,20 +35,25 @@ def outputs(tmp_path):
     return path
 
 
-def serve(workspace, *update_states: str, start: Answer | None = None, delete: Answer | None = None):
-    spec = {**recorded("pipeline_get")["spec"], "catalog": "staging", "name": "staging_sales_pipeline"}
+def serve(workspace, *update_states: str, start: Answer | None = None, delete: Answer | None = None, **spec_changes):
+    """The live pipeline SOURCE (its spec with `spec_changes`), and the copy COPY that rehearsals create."""
+    spec = {**recorded("pipeline_get")["spec"], "catalog": "staging", "name": "staging_sales_pipeline", **spec_changes}
     workspace.on("GET", rf"{PIPELINES}/{SOURCE}", recorded("pipeline_get", name="staging_sales_pipeline", spec=spec))
     workspace.on("POST", PIPELINES, {"pipeline_id": COPY})
-    workspace.on("POST", rf"{PIPELINES}/{COPY}/updates", start or recorded("start_update"))
+    serve_copy(workspace, COPY, *update_states, start=start, delete=delete)
+    workspace.on("POST", r"/api/2.0/sql/statements/?", recorded("statement_succeeded"))
+
+
+def serve_copy(workspace, copy: str, *update_states: str, start: Answer | None = None, delete: Answer | None = None):
+    workspace.on("POST", rf"{PIPELINES}/{copy}/updates", start or recorded("start_update"))
     workspace.on(
         "GET",
-        rf"{PIPELINES}/{COPY}/updates/[^/]+",
+        rf"{PIPELINES}/{copy}/updates/[^/]+",
         *(recorded("update_get", update={**recorded("update_get")["update"], "state": s}) for s in update_states),
     )
-    workspace.on("GET", rf"{PIPELINES}/{COPY}/events", recorded("rehearsal_events"))
-    workspace.on("POST", rf"{PIPELINES}/{COPY}/stop", {})
-    workspace.on("DELETE", rf"{PIPELINES}/{COPY}", delete or {})
-    workspace.on("POST", r"/api/2.0/sql/statements/?", recorded("statement_succeeded"))
+    workspace.on("GET", rf"{PIPELINES}/{copy}/events", recorded("rehearsal_events"))
+    workspace.on("POST", rf"{PIPELINES}/{copy}/stop", {})
+    workspace.on("DELETE", rf"{PIPELINES}/{copy}", delete or {})
 
 
 def run(project, outputs, *extra: str, stack: str = "staging") -> int:
@@ -61,15 +71,16 @@ def test_a_completed_rehearsal_reports_ready_and_leaves_nothing(workspace, proje
     (create,) = workspace.calls("POST", PIPELINES)
     body = create.body
     assert body["development"] is True and body["continuous"] is False and body["channel"] == "PREVIEW"
-    # its own schema: never the live pipeline's tables
-    assert (body["catalog"], body["schema"]) == ("staging", "sales_upgrade_rehearsal")
-    assert body["name"].startswith("staging_sales_pipeline_upgrade_rehearsal_")
+    # its own schema, this run's only: never the live pipeline's tables, nor another rehearsal's
+    assert body["catalog"] == "staging"
+    assert re.fullmatch(rf"sales_rehearsal_{RUN_ID}", body["schema"])
+    assert body["name"] == f"staging_sales_pipeline_upgrade_rehearsal_{body['schema'].removeprefix('sales_rehearsal_')}"
     assert body["libraries"] and body["clusters"][0]["autoscale"]["max_workers"] == 20
     assert body["tags"]["Purpose"] == "upgrade-rehearsal"
     (start,) = workspace.calls("POST", rf"{PIPELINES}/{COPY}/updates")
     assert start.body["full_refresh"] is True
     assert len(workspace.calls("DELETE", rf"{PIPELINES}/{COPY}")) == 1
-    assert dropped(workspace) == ["DROP SCHEMA IF EXISTS `staging`.`sales_upgrade_rehearsal` CASCADE"]
+    assert dropped(workspace) == [f"DROP SCHEMA IF EXISTS `staging`.`{body['schema']}` CASCADE"]
     captured = capsys.readouterr()
     assert "ready: the pipeline completes a full refresh on this channel" in captured.out
     assert "nothing left behind" in captured.out
@@ -129,3 +140,88 @@ def test_errors_are_one_line(workspace, project, outputs, tmp_path, monkeypatch,
     monkeypatch.delenv("DATABRICKS_TOKEN")
     assert run(project, outputs) == 2
     assert "no Databricks credentials" in capsys.readouterr().err
+
+
+# --- each run its own schema: concurrent rehearsals never drop each other's ----------------------------------
+
+
+def test_two_rehearsals_at_once_publish_into_their_own_schemas_and_drop_only_their_own(workspace, project):
+    serve(workspace, "RUNNING", "COMPLETED")
+    workspace.on("POST", PIPELINES, {"pipeline_id": COPY}, {"pipeline_id": OTHER_COPY})
+    serve_copy(workspace, OTHER_COPY, "RUNNING", "COMPLETED")
+    w, settings = ops.workspace.client(), load_stack(project.root, "staging")
+    during_first: dict[str, object] = {}
+
+    def first_says(message: str) -> None:
+        # While the first rehearsal's copy runs (its schema exists), a second one runs from start to teardown.
+        if message.startswith("created ") and not during_first:
+            during_first["second"] = rehearse.rehearse(w, settings, "sales_pipeline", SOURCE, say=lambda _: None)
+            during_first["dropped"] = dropped(workspace)
+
+    first = rehearse.rehearse(w, settings, "sales_pipeline", SOURCE, say=first_says)
+
+    creates = [c.body for c in workspace.calls("POST", PIPELINES)]
+    assert [b["catalog"] for b in creates] == ["staging", "staging"]
+    first_schema, second_schema = (b["schema"] for b in creates)
+    assert first_schema != second_schema
+    assert creates[0]["name"] != creates[1]["name"]
+    drop = "DROP SCHEMA IF EXISTS `staging`.`{}` CASCADE".format
+    # The second teardown dropped its own schema only: the first's was still in place ...
+    assert during_first["dropped"] == [drop(second_schema)]
+    # ... until the first one's teardown dropped it, by its exact name.
+    assert dropped(workspace) == [drop(second_schema), drop(first_schema)]
+    assert [c.path for c in workspace.calls("DELETE", rf"{PIPELINES}/.+")] == [
+        f"/api/2.0/pipelines/{OTHER_COPY}",
+        f"/api/2.0/pipelines/{COPY}",
+    ]
+    second = during_first["second"]
+    assert isinstance(second, rehearse.Rehearsal)
+    for r, schema in ((first, first_schema), (second, second_schema)):
+        assert r.schema == schema and re.fullmatch(rf"sales_rehearsal_{RUN_ID}", schema)
+        assert r.state == "COMPLETED" and r.leftovers == []
+
+
+@pytest.mark.parametrize("schema", ["sales", "sales.v2", "Sales-EU `x`", "s" * 255])
+def test_a_rehearsal_schema_is_one_unity_catalog_name_unique_to_the_run(schema):
+    run_id = rehearse.new_run_id(rehearse.datetime(2026, 11, 29, 11, 0, 4, tzinfo=rehearse.UTC))
+    name = rehearse.rehearsal_schema(schema, run_id)
+
+    assert re.fullmatch(r"20261129110004_[0-9a-f]{6}", run_id)
+    assert re.fullmatch(r"[A-Za-z0-9_]{1,255}", name)
+    assert name.endswith(f"_rehearsal_{run_id}")
+    assert name.startswith(re.sub(r"[^A-Za-z0-9_]", "_", schema)[:20])
+    assert len({rehearse.new_run_id(rehearse.datetime.now(rehearse.UTC)) for _ in range(50)}) == 50
+
+
+# --- names that are not one identifier each: kept apart, quoted, never split -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("catalog", "schema"),
+    [("stag.ing", "sales"), ("staging", "sales.v2"), ("a.b.c", "d.e"), ("odd`cat", "sales")],
+)
+@pytest.mark.parametrize("drop_fails", [False, True])
+def test_a_name_with_a_dot_is_torn_down_by_the_runs_own_schema_only(
+    workspace, project, outputs, capsys, catalog, schema, drop_fails
+):
+    serve(workspace, "COMPLETED", catalog=catalog, schema=schema)
+    if drop_fails:
+        workspace.on("POST", r"/api/2.0/sql/statements/?", recorded("statement_failed"))
+
+    code = run(project, outputs)
+
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    (create,) = workspace.calls("POST", PIPELINES)
+    own = create.body["schema"]
+    assert create.body["catalog"] == catalog
+    assert re.fullmatch(rf"{re.sub(r'[^A-Za-z0-9_]', '_', schema)}_rehearsal_{RUN_ID}", own)
+    statement = f"DROP SCHEMA IF EXISTS {quoted(catalog, own)} CASCADE"
+    assert dropped(workspace) == [statement]  # this run's schema, and nothing else
+    assert len(workspace.calls("DELETE", rf"{PIPELINES}/{COPY}")) == 1
+    if drop_fails:
+        assert code == 2
+        assert "LEFT BEHIND" in captured.out and f"{statement};" in captured.out
+    else:
+        assert code == 0, captured.err
+        assert "nothing left behind" in captured.out

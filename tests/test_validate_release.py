@@ -533,6 +533,144 @@ def test_reading_the_update_fails_after_it_started(workspace, project, tmp_path,
     assert line.endswith(f"it keeps running: stop it with `databricks pipelines stop {SALES}`")
 
 
+# --- could not validate (2), not validation failed (1): a failure of the workspace in every phase ----------------
+
+
+def statement(*data: list[Any], **replace: Any) -> dict[str, Any]:
+    """A SUCCEEDED statement answering these rows (`manifest=None`: without its manifest)."""
+    return recorded("validate_count_rows", result={"data_array": list(data)}, **replace)
+
+
+SILVER = "COUNT(*) of prod.sales.silver_orders"
+WAREHOUSE_ID = f"SQL warehouse {WAREHOUSE['prod']} (the stack's lakeflow:warehouseId)"
+NOT_CHECKED = f"make validate-release: update {UPDATE} COMPLETED, but its output could not be checked: "
+ERROR_500 = {"error_code": "INTERNAL_ERROR", "message": "the service is unavailable\nat com.databricks.Service"}
+SPARK_ERROR = (
+    "[TABLE_OR_VIEW_NOT_FOUND] The table or view `prod`.`sales`.`silver_orders` cannot be found. SQLSTATE: 42P01"
+    "\n== SQL (line 1, position 22) ==\nSELECT COUNT(*) AS n FROM `prod`.`sales`.`silver_orders`"
+)
+
+
+def could_not_validate(code: int, out: str, err: str) -> str:
+    """Exit 2, no report, no traceback, and exactly one error line (the other lines are progress)."""
+    assert code == 2, out + err
+    assert out == ""
+    assert "Traceback" not in err
+    (line,) = errors(err)
+    progress = [other for other in err.splitlines() if other != line]
+    assert all(other.startswith(("validate-release: ", "  ")) for other in progress), err
+    return line
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    pytest.param(Answer(500, ERROR_500), f"{SILVER} on {WAREHOUSE_ID}: InternalError: the service is unavailable",
+                 id="server-error"),
+    pytest.param(Answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Warehouse 1c2d3e4f5a6b7c8d does "
+                              "not exist."}),
+                 f"{SILVER}: not found (404) on {WAREHOUSE_ID}: Warehouse 1c2d3e4f5a6b7c8d does not exist.",
+                 id="warehouse-not-found"),
+    pytest.param(Answer(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid warehouse id"}),
+                 f"{SILVER} on {WAREHOUSE_ID}: InvalidParameterValue: Invalid warehouse id", id="warehouse-invalid"),
+    pytest.param(Answer(403, recorded("error_403")), f"{SILVER}: permission denied (403) on {WAREHOUSE_ID}",
+                 id="permission-denied"),
+    pytest.param(recorded("statement_failed", status={"state": "FAILED", "error": {"message": SPARK_ERROR}}),
+                 f"{SILVER}: SQL statement failed (FAILED): {SPARK_ERROR.splitlines()[0]}", id="statement-failed"),
+    pytest.param(recorded("statement_failed", status={"state": "CANCELED"}),
+                 f"{SILVER}: SQL statement failed (CANCELED): no detail", id="statement-canceled"),
+    pytest.param(statement(["lots"]), f"{SILVER}: answered 'lots', not a count", id="not-a-number"),
+    pytest.param(statement([None]), f"{SILVER}: answered NULL, not a count", id="null"),
+    pytest.param(statement(["-3"]), f"{SILVER}: answered '-3', not a count", id="negative"),
+    pytest.param(recorded("validate_result_empty"), f"{SILVER}: the statement answered no row, not a count",
+                 id="no-row"),
+    pytest.param(statement(["120000"], manifest=None), f"{SILVER}: the statement answered a row without columns",
+                 id="no-manifest"),
+    pytest.param(statement([]), f"{SILVER}: the statement answered a row without columns", id="empty-row"),
+    pytest.param({"statement_id": "01ef", "status": "SUCCEEDED"},
+                 f"{SILVER}: an answer of the statement execution API that is not understood (AttributeError: ",
+                 id="unreadable-answer"),
+])  # fmt: skip
+def test_a_count_that_cannot_be_taken_validates_nothing(workspace, project, tmp_path, capsys, answer, message):
+    update(workspace, SALES, *COMPLETED)
+    workspace.on("POST", STATEMENTS, answer, recorded("validate_count_rows"))
+
+    line = could_not_validate(*run(capsys, project, tmp_path, "--pipeline", "sales_pipeline"))
+
+    assert line.startswith(NOT_CHECKED + message), line
+    assert "== SQL" not in line and "com.databricks.Service" not in line  # the first line of a long error
+    assert len(sent(workspace)) == 1  # the first failure ends the checks
+
+
+def test_a_count_that_outlives_the_sql_timeout_is_cancelled(workspace, project, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(validate_release, "_SQL_TIMEOUT_SECONDS", 0)
+    update(workspace, SALES, *COMPLETED)
+    answers(workspace, "statement_running")
+    statement_id = recorded("statement_running")["statement_id"]
+    workspace.on("GET", f"{STATEMENTS}/{statement_id}", recorded("statement_running"))
+    workspace.on("POST", f"{STATEMENTS}/{statement_id}/cancel", {})
+
+    line = could_not_validate(*run(capsys, project, tmp_path, "--pipeline", "sales_pipeline"))
+
+    assert line == NOT_CHECKED + f"{SILVER}: SQL statement {statement_id} still running after 0 s; cancelled"
+    assert len(workspace.calls("POST", f"{STATEMENTS}/{statement_id}/cancel")) == 1
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    pytest.param(Answer(500, ERROR_500), "InternalError: the service is unavailable", id="server-error"),
+    pytest.param(recorded("statement_failed"), "SQL statement failed (FAILED): [TABLE_OR_VIEW_NOT_FOUND]",
+                 id="statement-failed"),
+    pytest.param(statement(["about 99 %"]), "answered 'about 99 %', not a rate", id="not-a-number"),
+    pytest.param(statement(["1.7"]), "answered '1.7', not a share between 0 and 1", id="above-one"),
+    pytest.param(statement(["NaN"]), "answered 'NaN', not a share between 0 and 1", id="nan"),
+    pytest.param(statement(["0.99"], manifest=None), "the statement answered a row without columns",
+                 id="no-manifest"),
+])  # fmt: skip
+def test_an_event_log_that_cannot_be_read_validates_nothing(workspace, project, tmp_path, capsys, answer, message):
+    update(workspace, SALES, *COMPLETED)
+    workspace.on("POST", STATEMENTS, recorded("validate_count_rows"), recorded("validate_count_rows"), answer)
+
+    line = could_not_validate(*run(capsys, project, tmp_path, "--pipeline", "sales_pipeline"))
+
+    assert line.startswith(NOT_CHECKED + "expectation pass rate of prod.sales.sales_pipeline_event_log"), line
+    assert message in line
+
+
+def test_production_figures_that_cannot_be_read_validate_nothing(workspace, project, tmp_path, capsys):
+    update(workspace, GREEN, *COMPLETED)
+    canary_answers(workspace, prod_drop_rate="statement_failed")
+
+    line = could_not_validate(*run(capsys, project, tmp_path, "--pipeline", "customer_360", "--slot", "green"))
+
+    assert line.startswith(NOT_CHECKED + f"drop rate of {event_log('customer')}: SQL statement failed (FAILED)")
+
+
+@pytest.mark.parametrize("phase", ["start", "wait"])
+def test_a_server_error_starting_or_following_the_update_validates_nothing(workspace, project, tmp_path, capsys, phase):
+    update(workspace, SALES, "validate_update_running")
+    path = f"/api/2.0/pipelines/{SALES}/updates" + (f"/{UPDATE}" if phase == "wait" else "")
+    workspace.on("POST" if phase == "start" else "GET", path, Answer(500, ERROR_500))
+
+    line = could_not_validate(*run(capsys, project, tmp_path, "--pipeline", "sales_pipeline"))
+
+    what = "starting an update of sales_pipeline" if phase == "start" else f"reading update {UPDATE} of sales_pipeline"
+    assert line.startswith(f"make validate-release: {what}"), line
+    assert "InternalError: the service is unavailable" in line
+    assert sent(workspace) == []
+
+
+@pytest.mark.parametrize("events", [Answer(500, ERROR_500), {"events": "not a list"}, {"events": [{"origin": 7}]}])
+def test_a_failed_update_fails_whether_or_not_its_events_can_be_read(workspace, project, tmp_path, capsys, events):
+    # The update FAILED: that is a check that failed (1), its reason a courtesy the event list may not give.
+    update(workspace, SALES, "validate_update_running", "validate_update_failed")
+    workspace.on("GET", f"/api/2.0/pipelines/{SALES}/events", events)
+
+    code, out, err = run(capsys, project, tmp_path, "--pipeline", "sales_pipeline")
+
+    assert code == 1
+    assert "Traceback" not in err and errors(err) == []
+    assert check(out, "update state")[1:3] == ["FAIL", "FAILED"]
+    assert workspace.calls("GET", f"/api/2.0/pipelines/{SALES}/events")
+
+
 # --- errors a person can act on, before anything runs --------------------------------------------------------------
 
 
@@ -613,4 +751,4 @@ def test_an_unreadable_outputs_file(workspace, project, tmp_path, capsys):
 
     assert code == 2
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"make validate-release: OUTPUTS={tmp_path / 'missing.json'}: cannot be read")
+    assert line.startswith(f"make validate-release: OUTPUTS={tmp_path / 'missing.json'}: no such file")
