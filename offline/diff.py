@@ -28,6 +28,7 @@ from typing import Any
 from offline.recorder import UNKNOWN_TEXT
 from offline.replacements import HOLDS_DATA, replacement_reasons
 from offline.replacements import PIPELINE as PIPELINE_TYPE
+from settings.input_files import FileRefused, read_plan, read_preview, read_text, write_text
 
 ACTIONS = ("create", "update", "replace", "delete")
 _MISSING = "(absent)"
@@ -507,40 +508,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     allowed = [*args.allow_destroy, *os.environ.get("LAKEFLOW_ALLOW_DESTROY", "").split()]
-    if args.acknowledgements:
-        allowed += acknowledged_urns(args.acknowledgements.read_text(encoding="utf-8", errors="replace"))
-    if args.engine_preview:
-        try:
-            preview = json.loads(args.engine_preview.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            print(f"make diff: {args.engine_preview}: {exc}", file=sys.stderr)
-            return 2
-        result = diff_from_preview(args.stack, preview, allowed)
-        print(render_text(result, f"the deployed state ({args.engine_preview})"))
-        if args.json:
-            Path(args.json).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-        return 1 if result.violations else 0
-    base = str(args.old) if args.old else args.base
     try:
-        old = (
-            json.loads(args.old.read_text(encoding="utf-8"))
-            if args.old
-            else plan_at_ref(args.root, args.base, args.stack)
-        )
-        new = (
-            json.loads(args.new.read_text(encoding="utf-8"))
-            if args.new
-            else plan_json(Path(__file__).resolve().parent.parent, args.stack, args.root)
-        )
-    except (DiffError, OSError, ValueError) as exc:
+        if args.acknowledgements:
+            allowed += acknowledged_urns(read_text(args.acknowledgements, "ACKNOWLEDGEMENTS", max_bytes=1 << 20))
+        if args.engine_preview:
+            base = f"the deployed state ({args.engine_preview})"
+            result = diff_from_preview(args.stack, read_preview(args.engine_preview, "ENGINE_PREVIEW"), allowed)
+        else:
+            base = str(args.old) if args.old else args.base
+            old = read_plan(args.old, "--old") if args.old else plan_at_ref(args.root, args.base, args.stack)
+            new = (
+                read_plan(args.new, "--new")
+                if args.new
+                else plan_json(Path(__file__).resolve().parent.parent, args.stack, args.root)
+            )
+            result = diff_plans(old, new, allowed)
+        print(render_text(result, base))
+        if args.json:
+            write_text(Path(args.json), "JSON", json.dumps(result.to_json(), indent=2) + "\n")
+        if args.markdown:
+            write_text(Path(args.markdown), "MARKDOWN", render_markdown(result, base))
+    except (DiffError, FileRefused) as exc:
         print(f"make diff: {exc}", file=sys.stderr)
         return 2
-    result = diff_plans(old, new, allowed)
-    print(render_text(result, base))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    if args.markdown:
-        Path(args.markdown).write_text(render_markdown(result, base), encoding="utf-8")
     return 1 if result.violations else 0
 
 

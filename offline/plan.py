@@ -18,6 +18,7 @@ from typing import Any
 
 from monitoring.queries import breach_conditions
 from settings.errors import ConfigErrors
+from settings.input_files import FileRefused, read_outputs, write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,16 +79,23 @@ class ReferenceUnavailable(Exception):
     """A StackReference whose outputs the offline plan cannot supply."""
 
 
+def refused(exc: Exception) -> bool:
+    """A plan refused for a reason the user can act on, reported in one message: a reference's
+    outputs missing or malformed, or the program's own `pulumi.RunError` (a promotion source
+    that runs no version of a pipeline). Pulumi is imported only once settings are valid."""
+    pulumi = sys.modules.get("pulumi")
+    return isinstance(exc, (ReferenceUnavailable, FileRefused)) or (
+        pulumi is not None and isinstance(exc, pulumi.RunError)
+    )
+
+
 def _references(items: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         name, sep, file = item.partition("=")
         if not sep or name.count("/") != 2:
             raise SystemExit(f"make plan: --reference {item!r}: expected <org>/<project>/<stack>=<outputs.json>")
-        try:
-            out[name] = json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SystemExit(f"make plan: --reference {name}: {file} is not readable JSON ({exc})") from None
+        out[name] = read_outputs(Path(file), f"--reference {name}")
     return out
 
 
@@ -112,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigErrors as exc:
         print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
         return 2
-    except ReferenceUnavailable as exc:
+    except Exception as exc:
+        if not refused(exc):
+            raise
         print(f"Stack {args.stack!r} not planned: {exc}", file=sys.stderr)
         return 2
     if plan.schema_errors:
@@ -132,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             f"a deploy needs: pulumi config set --secret {key} <value> --stack {args.stack}"
         )
     if args.json:
-        Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        try:
+            write_text(Path(args.json), "JSON", json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        except FileRefused as exc:
+            print(f"make plan: {exc}", file=sys.stderr)
+            return 2
         print(f"\nJSON plan written to {args.json}")
     return 0
 

@@ -9,7 +9,6 @@ Exit 1 when a mandatory policy is violated; advisory findings are printed and do
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pulumi_policy import (
 
 from policy.lakeflow_policies import POLICIES
 from settings.errors import ConfigErrors
+from settings.input_files import FileRefused, read_plan, read_policy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,26 +111,38 @@ def _options(r: dict[str, Any]) -> PolicyResourceOptions:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from offline.plan import plan_stack
+    from offline.plan import plan_stack, refused
 
     parser = argparse.ArgumentParser(prog="make policy", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--config", type=Path, help="policy pack config (default: policy/config/<stack>.json)")
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="judge this saved plan (make plan JSON=...) instead of planning the stack: the pull-request judge",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     config_path = args.config or args.root / "policy" / "config" / f"{args.stack}.json"
     try:
-        pack_config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
-    except ValueError as exc:
-        print(f"make policy: {config_path}: not valid JSON: {exc}", file=sys.stderr)
-        return 2
-    try:
-        plan = plan_stack(args.stack, args.root)
+        pack_config = read_policy_config(config_path, "--config") if args.config or config_path.exists() else {}
+        if args.plan:
+            plan = read_plan(args.plan, "--plan")
+            if plan["stack"] != args.stack:
+                raise FileRefused(f"--plan={args.plan}: a plan of stack {plan['stack']!r}, not {args.stack!r}")
+        else:
+            plan = plan_stack(args.stack, args.root).to_json()
     except ConfigErrors as exc:
         print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
         return 2
-    violations = check(plan.to_json(), pack_config)
+    except Exception as exc:
+        if not refused(exc):
+            raise
+        print(f"make policy: {exc}", file=sys.stderr)
+        return 2
+    violations = check(plan, pack_config)
     for v in violations:
         print(v.render())
     mandatory = sum(v.level == "mandatory" for v in violations)

@@ -10,6 +10,7 @@ The run is a *preview*: ids and other provider-computed outputs are unknown, exa
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import heapq
@@ -262,10 +263,24 @@ def record(
     # the async entry point it gave `pulumi.run`, then the stack's outputs, which the monitor
     # records (RegisterResourceOutputs of the root stack).
     runtime_settings.ROOT.set(None)
+    # A program that failed (a RunError in an apply) leaves its exception and unfinished outputs
+    # in the SDK's process-wide RPC manager, where the next plan in this process would raise it.
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    _ensure_event_loop().set_exception_handler(_reported_once)
     with _fast_runtime():
         _sync_await(run_in_stack(program))
     plan.resources = canonical_order(plan.resources)
     return plan
+
+
+def _reported_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A program's `pulumi.RunError` ends the run with its message; every output derived from the
+    failed one holds the same error, which asyncio would print again, traceback and all, as
+    "exception was never retrieved" when it frees them."""
+    if isinstance(context.get("exception"), pulumi.RunError) and "never retrieved" in context.get("message", ""):
+        return
+    loop.default_exception_handler(context)
 
 
 class _InlineExecutor(ThreadPoolExecutor):

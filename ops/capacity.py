@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import sys
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from settings.errors import ConfigErrors
+from settings.input_files import FileRefused, read_text
 from settings.loader import StackSettings
 from settings.models import Capacity
 
@@ -67,27 +69,32 @@ class HistoryError(ValueError):
 
 def read_history(path: Path) -> dict[str, list[dict[str, float | str]]]:
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in HISTORY_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise HistoryError(
-                    f"{path}: missing column(s) {', '.join(missing)}; needs {', '.join(HISTORY_COLUMNS)}"
-                )
-            rows: dict[str, list[dict[str, float | str]]] = {}
-            for n, row in enumerate(reader, start=2):
-                parsed: dict[str, float | str] = {"month": row["month"]}
-                for col in HISTORY_COLUMNS[2:]:
-                    try:
-                        value = float(row[col])
-                    except (TypeError, ValueError):
-                        raise HistoryError(f"{path}:{n}: {col}: {row[col]!r} is not a number") from None
-                    if value < 0 or (col not in ("dbus", "list_cost_usd") and value == 0):
-                        raise HistoryError(f"{path}:{n}: {col}: {row[col]!r} must be positive")
-                    parsed[col] = value
-                rows.setdefault(row["pipeline"], []).append(parsed)
-    except OSError as exc:
-        raise HistoryError(f"{path}: cannot be read: {exc.strerror}") from None
+        text = read_text(path, "HISTORY", max_bytes=16 << 20)
+    except FileRefused as exc:
+        raise HistoryError(str(exc)) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: dict[str, list[dict[str, float | str]]] = {}
+    try:
+        missing = [c for c in HISTORY_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise HistoryError(f"{path}: missing column(s) {', '.join(missing)}; needs {', '.join(HISTORY_COLUMNS)}")
+        for n, row in enumerate(reader, start=2):
+            if None in row or any(row[c] is None for c in HISTORY_COLUMNS):
+                raise HistoryError(f"{path}:{n}: expected the {len(reader.fieldnames or [])} columns of the header")
+            if not row["pipeline"] or not row["month"]:
+                raise HistoryError(f"{path}:{n}: pipeline and month must not be empty")
+            parsed: dict[str, float | str] = {"month": row["month"]}
+            for col in HISTORY_COLUMNS[2:]:
+                try:
+                    value = float(row[col])
+                except ValueError:
+                    raise HistoryError(f"{path}:{n}: {col}: {row[col]!r} is not a number") from None
+                if not math.isfinite(value) or value < 0 or (col not in ("dbus", "list_cost_usd") and value == 0):
+                    raise HistoryError(f"{path}:{n}: {col}: {row[col]!r} must be a finite, positive number")
+                parsed[col] = value
+            rows.setdefault(row["pipeline"], []).append(parsed)
+    except csv.Error as exc:
+        raise HistoryError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
     return {p: sorted(r, key=lambda x: str(x["month"])) for p, r in rows.items()}
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from settings.input_files import FileRefused, StackOutputs, read_outputs, shaped
+
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_ERROR = 0, 1, 2, 2
 
 
@@ -28,11 +30,9 @@ def load_outputs(stack: str, outputs_file: Path | None) -> dict[str, Any]:
     """The stack's outputs: a saved `pulumi stack output --json` file, or the Pulumi CLI."""
     if outputs_file is not None:
         try:
-            outputs = json.loads(outputs_file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise OpsError(f"OUTPUTS={outputs_file}: cannot be read ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise OpsError(f"OUTPUTS={outputs_file}: not JSON ({exc.msg} at line {exc.lineno})") from None
+            outputs = read_outputs(outputs_file, "OUTPUTS")
+        except FileRefused as exc:
+            raise OpsError(str(exc)) from None
     else:
         if shutil.which("pulumi") is None:
             raise OpsError(
@@ -44,7 +44,11 @@ def load_outputs(stack: str, outputs_file: Path | None) -> dict[str, Any]:
         )
         if run.returncode != 0:
             raise OpsError(f"pulumi stack output --stack {stack} failed: {run.stderr.strip().splitlines()[-1:]}")
-        outputs = json.loads(run.stdout or "{}")
+        try:
+            read = shaped(json.loads(run.stdout or "{}"), f"pulumi stack output --stack {stack}", StackOutputs)
+        except (ValueError, RecursionError) as exc:  # FileRefused is a ValueError
+            raise OpsError(f"pulumi stack output --stack {stack}: not usable JSON ({exc})") from None
+        outputs = read.model_dump(exclude_unset=True)
     if not isinstance(outputs, dict) or not isinstance(outputs.get("pipelines"), dict) or not outputs["pipelines"]:
         raise OpsError(
             f"stack {stack!r} has no pipelines in its outputs: is it deployed? (`pulumi up --stack {stack}`)"

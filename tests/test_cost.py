@@ -164,7 +164,7 @@ def test_make_capacity_from_history_fits_the_growth(project, capsys):
     [
         (["--months", "0"], "MONTHS=0: must be between 1 and 60"),
         (["--growth", "-2"], "GROWTH=-2.0: must be a rate"),
-        (["--history", "/nonexistent.csv", "--growth", "0.1"], "/nonexistent.csv: cannot be read"),
+        (["--history", "/nonexistent.csv", "--growth", "0.1"], "HISTORY=/nonexistent.csv: no such file"),
     ],
 )
 def test_make_capacity_rejects_bad_input_clearly(args, message, capsys):

@@ -339,7 +339,7 @@ def test_restore_plan_uses_saved_outputs(project, tmp_path, capsys):
         (["--pipeline", "sales_pipeline", "--table", "silver_orders"], "TABLE=silver_orders: not a critical table"),
         (["--pipeline", "sales_pipeline", "--timestamp", "yesterday"], "TIMESTAMP=yesterday: not a timestamp"),
         (["--pipeline", "sales_pipeline", "--version", "1", "--timestamp", "2026-11-01"], "not both"),
-        (["--pipeline", "sales_pipeline", "--outputs", "/nonexistent.json"], "cannot be read as JSON"),
+        (["--pipeline", "sales_pipeline", "--outputs", "/nonexistent.json"], "OUTPUTS=/nonexistent.json: no such file"),
         (["--stack", "nope", "--pipeline", "sales_pipeline"], "Pulumi.nope.yaml"),
     ],
 )

@@ -451,7 +451,7 @@ def test_a_stack_without_outputs_is_one_line(workspace, project, tmp_path, capsy
 def test_an_unreadable_outputs_file_is_one_line(workspace, project, tmp_path, capsys):
     assert run(project, tmp_path / "missing.json", pipeline=None) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"make health: OUTPUTS={tmp_path / 'missing.json'}: cannot be read") and err.count("\n") == 1
+    assert err.startswith(f"make health: OUTPUTS={tmp_path / 'missing.json'}: no such file") and err.count("\n") == 1
 
 
 # --- the whole stack ----------------------------------------------------------------------------------------------
