@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 
 from dr.snapshots import TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
 from settings.errors import ConfigErrors
+from settings.input_files import FileRefused, read_outputs
 from settings.loader import StackSettings
 from settings.models import PipelineSpec
 from stack.naming import physical_name
@@ -98,7 +100,7 @@ def restore_plan(
         problems.append(
             f"VERSION={version}: each snapshot has its own version numbers; give TABLE=, or use TIMESTAMP= for all"
         )
-    if timestamp is not None and not TIMESTAMP.match(timestamp):
+    if timestamp is not None and not TIMESTAMP.fullmatch(timestamp):
         problems.append(f"TIMESTAMP={timestamp}: not a timestamp such as 2026-11-28T06:00:00Z")
     if outputs is not None:
         _check_outputs(outputs, pipeline, problems)
@@ -139,11 +141,14 @@ def _steps(
             value = ((outputs.get("pipelines") or {}).get(pipeline) or {}).get(key)
             return f"{var}={shlex.quote(str(value or ''))}"
         reader = f'import json,sys; print(json.load(sys.stdin)[{json.dumps(pipeline)}][{json.dumps(key)}] or "")'
-        return f"{var}=$(pulumi stack output pipelines --json --stack {stack} | python3 -c {shlex.quote(reader)})"
+        return (
+            f"{var}=$(pulumi stack output pipelines --json --stack {shlex.quote(stack)} "
+            f"| python3 -c {shlex.quote(reader)})"
+        )
 
     # Jobs that start this pipeline: its own schedule, and dependent schedules that run it first.
     dependents = [s for s in settings.pipelines if s.schedule and spec.name in s.schedule.after]
-    jobs = [(p, "JOB_ID" if p is spec else f"JOB_ID_{p.name.upper()}") for p in [spec, *dependents] if p.schedule]
+    jobs = [(p, "JOB_ID" if p is spec else _shell_var("JOB_ID", p.name)) for p in [spec, *dependents] if p.schedule]
     steps.append(
         Step(
             "Look up the pipeline and its jobs",
@@ -211,7 +216,7 @@ def _steps(
             "Rebuild the non-critical tables (guide 10.3) and resume the pipeline",
             "shell",
             [
-                f"databricks pipelines start-update \"$PIPELINE_ID\" --json '{body}'"
+                f'databricks pipelines start-update "$PIPELINE_ID" --json {shlex.quote(body)}'
                 if body
                 else 'databricks pipelines start-update "$PIPELINE_ID"'
             ],
@@ -224,7 +229,7 @@ def _steps(
         Step(
             "Resume the schedules",
             "shell",
-            [f"pulumi up --stack {stack}"],
+            [f"pulumi up --stack {shlex.quote(stack)}"],
             "Restores the declared pause status of the jobs (undoes the pause above).",
         )
     )
@@ -254,10 +259,15 @@ def _snapshot_trigger(settings: StackSettings, spec: PipelineSpec) -> dict[str, 
     return {"schedule": {"quartz_cron_expression": sched.cron, "timezone_id": sched.timezone, "pause_status": "PAUSED"}}
 
 
+def _shell_var(prefix: str, name: str) -> str:
+    """A shell variable named after a pipeline: anything but letters, digits and _ becomes _."""
+    return f"{prefix}_" + re.sub(r"\W", "_", name.upper(), flags=re.ASCII)
+
+
 def _pause_command(job_var: str, settings: dict[str, Any]) -> str:
     # `jobs update` replaces each top-level field it is given: the trigger is given whole.
     body = json.dumps({"new_settings": settings})
-    return f"databricks jobs update \"{job_var}\" --json '{body}'"
+    return f'databricks jobs update "{job_var}" --json {shlex.quote(body)}'
 
 
 def _count_check(s: Snapshot, version: int | None, timestamp: str | None) -> str:
@@ -277,13 +287,33 @@ def render(plan: RestorePlan) -> str:
     for i, step in enumerate(plan.steps, 1):
         lines.append(f"{i}. {step.title}  [{step.kind}]")
         for command in step.commands:
-            lines.extend(f"     {line}" for line in command.splitlines())
+            lines.extend(
+                f"     {line}" for line in (_sql_lines(command) if step.kind == "sql" else command.splitlines())
+            )
             if step.kind == "sql":
                 lines[-1] += ";"
         if step.note:
             lines.append(f"   -- {step.note}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _sql_lines(statement: str) -> list[str]:
+    """The statement's lines, split only at line feeds outside quotes: the indent `render` gives each line would
+    otherwise land inside a quoted name that holds a line break, and name another table."""
+    lines, start, quote, escaped = [], 0, "", False
+    for i, char in enumerate(statement):
+        if escaped:  # the character after a backslash in a string literal
+            escaped = False
+        elif quote:
+            escaped = char == "\\" and quote != "`"  # a backquoted name has no escapes, only a doubled backquote
+            quote = "" if char == quote else quote
+        elif char in "`'\"":
+            quote = char
+        elif char == "\n":
+            lines.append(statement[start:i])
+            start = i + 1
+    return [*lines, statement[start:]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,13 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_stack(args.root, args.stack)
-        outputs = json.loads(args.outputs.read_text()) if args.outputs else None
+        outputs = read_outputs(args.outputs, "OUTPUTS") if args.outputs else None
         plan = restore_plan(settings, args.pipeline, args.table, args.version, args.timestamp, outputs)
     except ConfigErrors as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"make dr-restore: OUTPUTS={args.outputs}: cannot be read as JSON: {exc}", file=sys.stderr)
+    except FileRefused as exc:
+        print(f"make dr-restore: {exc}", file=sys.stderr)
         return 2
     except RestoreError as exc:
         for problem in exc.problems:

@@ -78,7 +78,7 @@ def restore_sql(s: Snapshot, version: int | None = None, timestamp: str | None =
     """Recreate the table from its snapshot (guide 10.3), optionally as of an earlier snapshot."""
     if version is not None and timestamp is not None:
         raise ValueError("give a version or a timestamp, not both")
-    if timestamp is not None and not TIMESTAMP.match(timestamp):
+    if timestamp is not None and not TIMESTAMP.fullmatch(timestamp):
         raise ValueError(f"{timestamp!r} is not a timestamp such as 2026-11-28T06:00:00Z")
     return f"CREATE OR REPLACE TABLE {s.source}\nDEEP CLONE {s.snapshot}{as_of(version, timestamp)}"
 

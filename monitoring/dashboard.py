@@ -28,7 +28,9 @@ class Chart:
 
 
 def _dataset(name: str, title: str, sql: str) -> dict[str, Any]:
-    return {"name": name, "displayName": title, "queryLines": [line + "\n" for line in sql.strip().splitlines()]}
+    # Split at line feeds only: splitlines() also splits at other line boundaries (\v, \f, U+2028, ...), and
+    # the lines are joined back with \n, so such a character in a string literal would be changed.
+    return {"name": name, "displayName": title, "queryLines": [line + "\n" for line in sql.strip().split("\n")]}
 
 
 def _widget(name: str, chart: Chart, position: dict[str, int]) -> dict[str, Any]:

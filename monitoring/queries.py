@@ -37,8 +37,10 @@ Sources, and the documentation the column names were checked against:
   `effective_list` is the list price used to calculate cost).
     https://docs.databricks.com/aws/en/admin/system-tables/pricing
 
-String literals are escaped the way Databricks documents: a backslash before `'` and `\\`. Doubling a quote is
-not an escape in Databricks SQL: `'O''Brien'` is two adjacent literals, concatenated to `OBrien`.
+String literals are escaped the way Databricks documents: a backslash before `'` and `\\`, and a line feed or
+carriage return written as `\n` / `\r`, so a literal never spans lines (the templates are dedented and the
+dashboard stores its queries line by line: neither may touch what a literal holds). Doubling a quote is not an
+escape in Databricks SQL: `'O''Brien'` is two adjacent literals, concatenated to `OBrien`.
     https://docs.databricks.com/aws/en/sql/language-manual/data-types/string-type
 """
 
@@ -75,6 +77,11 @@ OPERATORS = {"GREATER_THAN": ">", "LESS_THAN": "<"}
 
 _WATCHED_ROW = re.compile(r"^    \('((?:[^'\\]|\\.)*)', .*?([-0-9.e+]+)\),?$", re.M)
 _VERDICT_CONDITION = re.compile(r"^WHERE m\.(\w+) ([<>]) w\.threshold$", re.M)
+
+# A string literal's escapes (`_string`), and what `breach_conditions` reads back (a backslash before any other
+# character stands for that character).
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r"})
+_UNESCAPED = {"n": "\n", "r": "\r"}
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
@@ -390,7 +397,7 @@ def breach_conditions(sql: str) -> list[str]:
         return []
     block = sql[: sql.index("\n)")]
     rows = _WATCHED_ROW.findall(block)
-    subject = [re.sub(r"\\(.)", r"\1", name) for name, _ in rows]
+    subject = [re.sub(r"\\(.)", lambda m: _UNESCAPED.get(m[1], m[1]), name) for name, _ in rows]
     return [f"{name} {verdict[1]} {verdict[2]} {value}" for name, (_, value) in zip(subject, rows, strict=True)]
 
 
@@ -632,10 +639,11 @@ def _table(name: str) -> str:
 
 
 def _string(value: str) -> str:
-    """A Databricks SQL string literal holding exactly `value` (backslash and single quote escaped)."""
+    """A Databricks SQL string literal holding exactly `value`, on one line (backslash, single quote, line feed and
+    carriage return escaped)."""
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "'" + value.translate(_STRING_ESCAPES) + "'"
 
 
 def _tag_conditions(column: str, tags: Mapping[str, str]) -> list[str]:

@@ -366,6 +366,9 @@ def test_cost_is_grouped_by_the_pipeline_tag_within_the_environment() -> None:
         "trailing\\",
         "\\' OR 1=1 --",
         "x' OR '1'='1",
+        "two\nlines",
+        "a\r\n    b",
+        "back\\nslash",
     ],
 )
 def test_names_in_the_sql_are_escaped(value: str) -> None:
@@ -378,6 +381,8 @@ def test_names_in_the_sql_are_escaped(value: str) -> None:
         next(cte.this for cte in tree.find_all(exp.CTE) if cte.alias == "measured").find(exp.Where).find_all(exp.Or)
     )
     assert breach_conditions(sql) == [f"{value} list_cost_usd > 10.0"]
+    # A literal never spans lines: the templates are dedented, so an indented line inside one would lose its indent.
+    assert not set(queries._string(value)) & {"\n", "\r"}
 
 
 def test_doubled_quotes_would_not_escape_in_databricks() -> None:
