@@ -15,6 +15,7 @@ be registered.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -140,7 +141,9 @@ def _load_stack_config(
                 )
             )
             continue
-        values[key] = _decode(raw)
+        # A secret is text as given: decoding JSON-looking text would only put the decrypted
+        # value into an error message.
+        values[key] = raw if full_key in secret_keys else _decode(raw)
     try:
         return StackConfig.model_validate(values), errors, values
     except ValidationError as exc:
@@ -149,7 +152,10 @@ def _load_stack_config(
             path = _dotted(err["loc"])
             if err["type"] == "missing" and path in secret_names:
                 continue  # already reported as a secret
-            errors.append(_pydantic_error(err, StackConfig, doc, f"{NAMESPACE}:{path}", f"config.{NAMESPACE}:{path}"))
+            error = _pydantic_error(err, StackConfig, doc, f"{NAMESPACE}:{path}", f"config.{NAMESPACE}:{path}")
+            if err["loc"][:1] and err["loc"][0] in secret_names:
+                error = dataclasses.replace(error, value="(secret, not shown)")
+            errors.append(error)
         return None, errors, values
 
 

@@ -15,7 +15,9 @@ import pytest
 
 import offline.plan
 import offline.recorder
+from offline.stack_file import project_name, read_stack_config
 from settings.errors import ConfigError, ConfigErrors
+from settings.loader import load_settings
 from settings.quartz import quartz_error
 from tests.conftest import Project
 
@@ -915,3 +917,18 @@ def test_numbers_beyond_int64_are_refused(project, value):
     project.edit_stack("dev", maxWorkersCap=value)
     errors = load_errors(project, "dev")
     assert any(e.key == "lakeflow:maxWorkersCap" and "beyond the 64-bit integers" in e.render() for e in errors)
+
+
+@pytest.mark.parametrize("secret", ['{"token": "hunter2-json"}', '["hunter2-list"]', "hunter2-text"])
+def test_a_decrypted_secret_never_reaches_an_error_message_whatever_it_looks_like(project, secret):
+    """Pulumi hands secrets to the program decrypted; JSON-looking text was decoded like structured
+    config and printed whole when it then failed the type check."""
+    config, secret_keys = read_stack_config(project.root, project_name(project.root), "staging")
+    config = {**config, "lakeflow:team": ""}  # an error elsewhere in the same load
+    for key in ("lakeflow:slackWebhookUrl", "lakeflow:pagerdutyIntegrationKey", "lakeflow:environment"):
+        config[key] = secret
+        secret_keys = secret_keys | {key}  # environment: a key that must not be a secret
+    with pytest.raises(ConfigErrors) as caught:
+        load_settings(project_name(project.root), "staging", config, secret_keys, project.root)
+    assert "hunter2" not in caught.value.report()
+    assert "lakeflow:environment: must not be a secret" in caught.value.report()
