@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.recorder import UNKNOWN_TEXT
+from offline import UNKNOWN_TEXT
 from offline.replacements import HOLDS_DATA, replacement_reasons
 from offline.replacements import PIPELINE as PIPELINE_TYPE
 from settings.input_files import FileRefused, read_plan, read_preview, read_text, write_text

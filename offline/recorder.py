@@ -33,11 +33,11 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from offline import UNKNOWN_TEXT
 from offline.batch import RARE_GC
 from offline.schema import check_inputs
 
 SECRET = "[secret]"
-UNKNOWN_TEXT = "(known after apply)"
 _SECRET_SIG = rpc._special_sig_key
 _STACK_TYPE = "pulumi:pulumi:Stack"
 
