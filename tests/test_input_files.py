@@ -164,3 +164,51 @@ def test_a_reference_without_the_promoted_version_is_one_message(tmp_path, capsy
     assert "Traceback" not in out + err
     # The failed run leaves nothing behind in the SDK's process-wide state: the next plan works.
     assert plan.main(["--stack", "dev"]) == 0
+
+
+# --- the config files every command reads --------------------------------------------------------
+
+HOSTILE_YAML: dict[str, Write] = {
+    "empty": _text(""),
+    "binary": HOSTILE["binary"],
+    "truncated": _text("config:\n  lakeflow:team: [unclosed\n"),
+    "nested": _text("[" * 100_000 + "]" * 100_000),
+    "list-not-map": _text("- a\n- b\n"),
+    "alias-bomb": _text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            for p, n in zip("abcdefg", "bcdefgh", strict=True)
+        )
+    ),
+    "huge": _huge,
+}
+
+# Every command, with what it needs besides the config (no file argument is hostile here).
+CONFIG_COMMANDS: dict[str, tuple[Callable[[list[str]], int], list[str]]] = {
+    "plan": (plan.main, []),
+    "diff": (diff.main, ["--old", "{plan}"]),
+    "policy": (policy.main, []),
+    "capacity": (capacity.main, []),
+    "dr-restore": (restore.main, ["--pipeline", "sales_pipeline"]),
+    "health": (health.main, []),
+    "validate-release": (validate_release.main, ["--pipeline", "sales_pipeline"]),
+    "rehearse-upgrade": (rehearse_upgrade.main, ["--pipeline", "sales_pipeline"]),
+}
+
+
+@pytest.mark.parametrize("file", ["Pulumi.dev.yaml", "pipelines/sales_pipeline.yaml"])
+@pytest.mark.parametrize("content", HOSTILE_YAML)
+@pytest.mark.parametrize("command", CONFIG_COMMANDS)
+def test_every_command_refuses_a_hostile_config_file_naming_it(command, content, file, project, capsys, dev_plan_file):
+    main, extra = CONFIG_COMMANDS[command]
+    path = project.root / file
+    path.unlink()
+    HOSTILE_YAML[content](path)
+    argv = ["--stack", "dev", "--root", str(project.root), *(a.format(plan=dev_plan_file) for a in extra)]
+    with _deadline(30):
+        code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, f"exit {code}\n{out}\n{err}"
+    assert file in err, err
+    assert "Traceback" not in out + err
