@@ -285,19 +285,19 @@ def blue_green_views(name: str, like: str) -> list[str]:
     return _VIEW_PLAN[name]
 
 
+# The per-pipeline measurements read from the event log.
+EVENT_LOG_METRICS = (
+    queries.failed_updates,
+    queries.processing_lag_minutes,
+    queries.expectation_pass_rate,
+    queries.drop_rate,
+    queries.availability,
+)
+
 # builder -> (what it writes for a name, does the name reach the SQL)
 BUILDERS: dict[str, tuple[Builder, bool]] = {
     # monitoring.queries, per pipeline: the event-log measurements name no pipeline; the node metrics do, by tag
-    **{
-        q.__name__: (pipeline_query(q), False)
-        for q in (
-            queries.failed_updates,
-            queries.processing_lag_minutes,
-            queries.expectation_pass_rate,
-            queries.drop_rate,
-            queries.availability,
-        )
-    },
+    **{q.__name__: (pipeline_query(q), False) for q in EVENT_LOG_METRICS},
     "cpu_utilization": (pipeline_query(queries.cpu_utilization), True),
     "memory_utilization": (pipeline_query(queries.memory_utilization), True),
     # the stack's alerts: event-log UNIONs per pipeline, node and cost verdicts over the system tables
@@ -482,11 +482,7 @@ EVENT_LOG_BUILDERS: dict[str, Callable[[PipelineRef], object]] = {
     **{
         q.__name__: q
         for q in (
-            queries.failed_updates,
-            queries.processing_lag_minutes,
-            queries.expectation_pass_rate,
-            queries.drop_rate,
-            queries.availability,
+            *EVENT_LOG_METRICS,
             queries.execution_summary,
             queries.data_quality_trend,
             queries.latency_by_table,

@@ -7,6 +7,7 @@ against it: engine/agreement.py) with the offline diff's. Where they differ, the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -106,12 +107,15 @@ def test_the_imported_deployment_is_what_the_program_deploys(engine, project_cop
     assert real == {action: set() for action in real}
 
 
-def test_the_deploy_gate_judges_against_the_deployed_state_so_a_later_push_cannot_carry_a_delete(engine, project_copy):
+def test_the_deploy_gate_judges_against_the_deployed_state_so_a_later_push_cannot_carry_a_delete(
+    engine, project_copy, tmp_path, capsys
+):
     """Push B deletes a pipeline file (its gate fails); push C changes something harmless. Judged
     between consecutive pushes, C looks clean and `pulumi up` would deploy B's delete. Judged as
     the deploy gate does, against what is deployed (A), the delete is still there and refused."""
     from engine.agreement import engine_preview
     from offline.diff import diff_from_preview, diff_plans, plan_json
+    from offline.diff import main as diff_main
 
     deployed = project_copy("a")
     push_b = project_copy("b")
@@ -121,7 +125,13 @@ def test_the_deploy_gate_judges_against_the_deployed_state_so_a_later_push_canno
     edit(push_c / "Pulumi.dev.yaml", "dataeng-dev@example.com", "dataeng-alerts@example.com")
 
     assert diff_plans(plan_json(push_b, "dev"), plan_json(push_c, "dev")).violations == []  # the old gate
-    gate = diff_from_preview("dev", engine_preview(engine, deployed, push_c))
+    preview = engine_preview(engine, deployed, push_c)
+    gate = diff_from_preview("dev", preview)
     refused = {v.urn.rsplit("::", 1)[1] for v in gate.violations}
     assert "clickstream_events-pipeline" in refused
     assert any("holds data" in v.reason for v in gate.violations)
+    # As .github/deploy-gate.sh runs it: the real preview's file passes the shape check, exit 1.
+    saved = tmp_path / "preview.json"
+    saved.write_text(json.dumps(preview))
+    assert diff_main(["--stack", "dev", "--engine-preview", str(saved)]) == 1
+    assert "clickstream_events-pipeline" in capsys.readouterr().out
