@@ -85,7 +85,9 @@ class DltPipeline(pulumi.ComponentResource):
             schema=args.schema,
             development=args.development,
             continuous=args.continuous,
-            photon=args.photon,
+            # Serverless compute always runs Photon: say so rather than send `false`, which the
+            # provider would report back differently (a diff on every preview).
+            photon=True if args.serverless else args.photon,
             serverless=args.serverless or None,
             channel=args.channel,
             # Serverless pipelines have no edition: Databricks picks it.

@@ -98,6 +98,9 @@ PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Th
         lambda t: t.memory_percent,
     ),
 )
+# Data-quality metrics: only pipelines whose edition has expectations (ADVANCED; serverless
+# pipelines have every feature) write them to the event log.
+EXPECTATION_METRICS = frozenset({"expectation-pass-rate", "drop-rate"})
 # Measured from `system.compute.node_timeline`, which has no rows for serverless compute.
 CLUSTER_METRICS: Mapping[str, Literal["cpu", "memory"]] = {"cpu-utilization": "cpu", "memory-utilization": "memory"}
 DAILY_COST = Metric(
@@ -114,6 +117,8 @@ class WatchedPipeline:
     thresholds: Thresholds = field(default_factory=Thresholds)
     serverless: bool = False
     """Not in the CPU and memory alerts: serverless compute reports no node metrics."""
+    expectations: bool = True
+    """Its edition has expectations (ADVANCED, or serverless); else not in the data-quality alerts."""
     daily_limit_usd: int | None = None
     monthly_budget_usd: int | None = None
 
@@ -157,8 +162,10 @@ def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
             if classic:
                 out.append((metric, queries.node_breaches(CLUSTER_METRICS[metric.id], env, classic)))
         else:
-            measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in pipelines]
-            out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
+            watched = [p for p in pipelines if p.expectations or metric.id not in EXPECTATION_METRICS]
+            measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in watched]
+            if measured:
+                out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
     for metric, period, limits in (
         (DAILY_COST, "day", {p.ref.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
         (

@@ -188,6 +188,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                     refs[spec.name],
                     thresholds=alert_thresholds(spec),
                     serverless=spec.serverless,
+                    expectations=spec.serverless or spec.edition == "ADVANCED",
                     daily_limit_usd=spec.cost.daily_limit_usd,
                     monthly_budget_usd=spec.cost.monthly_budget_usd,
                 )

@@ -79,12 +79,14 @@ def test_classic_compute_settings_and_tags_reach_every_cluster():
     assert inputs["tags"]["Pipeline"] == "sales"
 
 
-def test_serverless_pipeline_has_no_clusters_and_no_edition():
-    inputs = resource(run(("ingest", args(serverless=True, clusters=()), None)), "Pipeline", "ingest-pipeline")[
-        "inputs"
-    ]
+def test_serverless_pipeline_has_no_clusters_and_no_edition_and_says_photon():
+    inputs = resource(
+        run(("ingest", args(serverless=True, clusters=(), photon=False), None)), "Pipeline", "ingest-pipeline"
+    )["inputs"]
     assert inputs["serverless"] is True
     assert "clusters" not in inputs and "edition" not in inputs
+    # Serverless always runs Photon: `false` would come back as a difference on every preview.
+    assert inputs["photon"] is True
 
 
 def test_modes_libraries_configuration_notifications_and_run_as():

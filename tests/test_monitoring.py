@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlglot
 
-from components.pipeline_alerts import CLUSTER_METRICS, DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
+from components.pipeline_alerts import CLUSTER_METRICS, DAILY_COST, EXPECTATION_METRICS, MONTHLY_COST, PIPELINE_METRICS
 from monitoring.queries import breach_conditions
 from offline.stack_file import read_stack_config
 from tests.conftest import ROOT, STACKS, by_type, live_pipelines, resource
@@ -65,15 +65,16 @@ def test_every_pipeline_publishes_its_event_log_and_every_metric_alert_watches_i
         log = p["inputs"]["eventLog"]
         assert log["name"] == f"{name}_event_log" and log["catalog"] == stack
         watched = thresholds(plan, name)
+        expected = set(GUIDE_DEFAULTS)
         if p["inputs"].get("serverless"):
             # Serverless compute has no node records: CPU and memory alerts could never fire.
-            assert set(GUIDE_DEFAULTS) - set(CLUSTER_METRICS) <= set(watched) and not set(CLUSTER_METRICS) & set(
-                watched
-            )
-        else:
-            assert set(GUIDE_DEFAULTS) <= set(watched)
+            expected -= set(CLUSTER_METRICS)
+        elif p["inputs"].get("edition") != "ADVANCED":
+            # CORE and PRO have no expectations: their data-quality metrics would always read "no data".
+            expected -= EXPECTATION_METRICS
+        assert expected <= set(watched) and not (set(GUIDE_DEFAULTS) - expected) & set(watched), name
         table = f"`{log['catalog']}`.`{log['schema']}`.`{log['name']}`"
-        for metric in ("failed-updates", "availability", "processing-lag", "expectation-pass-rate", "drop-rate"):
+        for metric in expected - set(CLUSTER_METRICS):
             assert table in stack_alerts[metric]["queryText"], metric
 
 

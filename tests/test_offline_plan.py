@@ -61,7 +61,7 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     assert "cluster default: autoscale 2-20 ENHANCED" in printed
     # each stack alert with the condition it holds every pipeline to
     assert "COUNT(pipeline) GREATER_THAN 0; '0 */5 * * * ?' UNPAUSED; 2 destination(s)" in printed
-    assert "breach when: clickstream_events pass_rate < 0.95, customer_360 pass_rate < 0.95," in printed
+    assert "breach when: customer_360 pass_rate < 0.95, invoice_ingest pass_rate < 0.95," in printed
     assert (
         "Resources: 1 AlertRouting, 11 AlertV2, 1 BlueGreenPipeline, 2 Budget, 1 BudgetPolicy, 1 CostAlerts,"
         " 1 CostGuardrails, 1 Dashboard, 1 Directory, 5 DltPipeline, 1 File, 7 Grants, 6 Job, 1 MonitoringDashboard,"
