@@ -33,3 +33,15 @@ def run_as(principal: str | None, args_type: type[T]) -> T | None:
         return None
     field, name = principal_field(principal)
     return args_type(**{field: name})
+
+
+JOB_WEBHOOKS_PER_EVENT = 3
+"""Jobs API: a job's webhook notifications take at most 3 destinations per event (on_failure, ...)."""
+
+
+def check_webhook_cap(owner: str, destinations: Sequence[object]) -> None:
+    if len(destinations) > JOB_WEBHOOKS_PER_EVENT:
+        raise ValueError(
+            f"{owner}: {len(destinations)} failure destinations; a job notifies at most "
+            f"{JOB_WEBHOOKS_PER_EVENT} (emails go in its email notifications)"
+        )

@@ -91,6 +91,12 @@ class AlertRouting(pulumi.ComponentResource):
         """Destination ids a `severity` alert notifies (empty: muted)."""
         return [self.destinations[kind].id for kind in self._args.routes.get(severity, ())]
 
+    def webhook_ids(self, severity: Severity) -> list[pulumi.Output[str]]:
+        """The route's destinations other than email, for jobs: a job's webhook notifications take
+        at most 3 destinations per event (Jobs API), and its emails go in its email notifications.
+        Slack, PagerDuty and webhook: at most 3 by construction."""
+        return [self.destinations[kind].id for kind in self._args.routes.get(severity, ()) if kind != "email"]
+
     def emails(self, severity: Severity) -> list[str]:
         """Addresses for notifications that only take emails (pipeline notifications)."""
         return list(self._args.emails) if "email" in self._args.routes.get(severity, ()) else []

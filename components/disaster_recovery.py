@@ -34,7 +34,7 @@ from typing import Any
 import pulumi
 import pulumi_databricks as databricks
 
-from components.access import access_controls, run_as
+from components.access import access_controls, check_webhook_cap, run_as
 from settings.models import PauseStatus, principal_field
 
 
@@ -149,6 +149,7 @@ class PipelineSnapshotsArgs:
     """The snapshot schema, which must exist before a snapshot can be written."""
     failure_emails: Sequence[str] = ()
     failure_destinations: Sequence[pulumi.Input[str]] = ()
+    """Notification destinations (not email: `failure_emails`); at most 3, the Jobs API's limit."""
     """Notification destination ids of the P2 route."""
     run_as: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -160,6 +161,7 @@ class PipelineSnapshotsArgs:
     def __post_init__(self) -> None:
         if not self.tasks:
             raise ValueError(f"PipelineSnapshots {self.job_name!r}: no critical tables to snapshot")
+        check_webhook_cap(f"PipelineSnapshots {self.job_name!r}", self.failure_destinations)
 
 
 class PipelineSnapshots(pulumi.ComponentResource):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_databricks as databricks
 
-from components.access import access_controls, run_as
+from components.access import access_controls, check_webhook_cap, run_as
 from settings.models import PauseStatus, Schedule
 
 
@@ -52,6 +52,7 @@ class PipelineScheduleArgs:
     runners: Sequence[str] = ()
     managers: Sequence[str] = ()
     failure_destinations: Sequence[pulumi.Input[str]] = ()
+    """Notification destinations (not email: `failure_emails`); at most 3, the Jobs API's limit."""
     """Notification destination ids told when a run fails (the P1 route)."""
     max_run_minutes: int | None = None
     """Health rule: a run longer than this (the pipeline's latency objective) is unhealthy."""
@@ -63,6 +64,7 @@ class PipelineScheduleArgs:
     def __post_init__(self) -> None:
         if self.task_key in {u.task_key for u in self.upstream}:
             raise ValueError(f"PipelineSchedule {self.job_name!r}: the pipeline cannot be its own upstream")
+        check_webhook_cap(f"PipelineSchedule {self.job_name!r}", self.failure_destinations)
 
 
 class PipelineSchedule(pulumi.ComponentResource):

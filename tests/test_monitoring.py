@@ -184,7 +184,9 @@ def test_jobs_have_health_rules_and_page_p1_on_failure(plans):
     ]
     assert len(sales_job["inputs"]["webhookNotifications"]["onFailures"]) == 2  # pagerduty + slack
     assert sorted(routed(prod, sales_job)) == ["pagerduty", "slack"]
-    assert "webhookNotifications" in resource(plans["dev"], "Job", "sales_pipeline-job")["inputs"]
+    # dev's P1 route is email only: the job emails, and names no email destination as a webhook
+    dev_job = resource(plans["dev"], "Job", "sales_pipeline-job")["inputs"]
+    assert "webhookNotifications" not in dev_job and dev_job["emailNotifications"]["onFailures"]
 
 
 def test_alert_and_dashboard_permissions_ops_manage_engineers_view(plans):

@@ -133,3 +133,28 @@ def test_a_pipeline_cannot_be_its_own_upstream():
             pause_status=PauseStatus.PAUSED,
             upstream=[UpstreamPipeline("a", "x")],
         )
+
+
+def test_a_job_takes_at_most_three_webhook_destinations():
+    with pytest.raises(ValueError, match="4 failure destinations; a job notifies at most 3"):
+        PipelineScheduleArgs(
+            job_name="j",
+            task_key="a",
+            pipeline_id="x",
+            schedule=Schedule(cron="0 0 1 * * ?"),
+            pause_status=PauseStatus.PAUSED,
+            failure_destinations=["d1", "d2", "d3", "d4"],
+        )
+
+
+def test_a_route_to_every_kind_notifies_jobs_by_email_and_three_webhooks(project):
+    """A P1 route of email, Slack, PagerDuty and a webhook: the jobs' emails go in their email
+    notifications, the other three in their webhook notifications (the Jobs API caps those at 3)."""
+    project.edit_stack("prod", routeP1=["email", "slack", "pagerduty", "webhook"])
+    plan = project.plan("prod")
+    for job in by_type(plan, "Job"):
+        if not job["name"].endswith("-job") or "snapshot" in job["name"]:
+            continue
+        inputs = job["inputs"]
+        assert len(inputs["webhookNotifications"]["onFailures"]) == 3, job["name"]
+        assert inputs["emailNotifications"]["onFailures"], job["name"]

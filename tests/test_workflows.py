@@ -159,7 +159,9 @@ def test_nightly_drift_detection_opens_or_updates_an_issue():
     steps = data["jobs"]["detect"]["steps"]
     # A refresh, not a preview: only changes made outside Pulumi, never a promotion waiting to deploy.
     refresh = next(s for s in steps if s.get("id") == "refresh")
-    assert refresh["run"] == 'pulumi refresh --stack "$STACK" --preview-only --expect-no-changes --diff --non-interactive'
+    assert refresh["run"] == (
+        'pulumi refresh --stack "$STACK" --preview-only --expect-no-changes --diff --non-interactive'
+    )
     assert not any(s.get("with", {}).get("command") for s in steps)  # pulumi/actions only installs the CLI
     issue = "\n".join(s.get("run", "") for s in steps)
     assert "gh issue comment" in issue and "gh issue create" in issue and "--label drift" in issue
