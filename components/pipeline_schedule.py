@@ -22,7 +22,7 @@ import pulumi
 import pulumi_databricks as databricks
 
 from components.access import access_controls, check_webhook_cap, run_as
-from settings.models import PauseStatus, Schedule
+from settings.models import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS, PauseStatus, Schedule
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,10 @@ class PipelineScheduleArgs:
     timezone: str = "UTC"
     """Used when the schedule names none."""
     upstream: Sequence[UpstreamPipeline] = ()
-    """Pipelines run first, in this job, for a dependent schedule."""
+    """Pipelines run first, in this job, for a dependent schedule (those without a job of their own)."""
+    upstream_tables: Sequence[str] = ()
+    """`catalog.schema.table`s of upstream pipelines that have jobs of their own: a schedule with
+    neither cron nor file arrival starts when these have been updated."""
     failure_emails: Sequence[str] = ()
     run_as: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -52,8 +55,8 @@ class PipelineScheduleArgs:
     runners: Sequence[str] = ()
     managers: Sequence[str] = ()
     failure_destinations: Sequence[pulumi.Input[str]] = ()
-    """Notification destinations (not email: `failure_emails`); at most 3, the Jobs API's limit."""
-    """Notification destination ids told when a run fails (the P1 route)."""
+    """Notification destination ids told when a run fails (the P1 route), not email
+    (`failure_emails`); at most 3, the Jobs API's limit."""
     max_run_minutes: int | None = None
     """Health rule: a run longer than this (the pipeline's latency objective) is unhealthy."""
     streaming_backlog_seconds: int | None = None
@@ -64,6 +67,12 @@ class PipelineScheduleArgs:
     def __post_init__(self) -> None:
         if self.task_key in {u.task_key for u in self.upstream}:
             raise ValueError(f"PipelineSchedule {self.job_name!r}: the pipeline cannot be its own upstream")
+        triggered_by_tables = self.schedule.cron is None and self.schedule.file_arrival is None
+        if triggered_by_tables != bool(self.upstream_tables):
+            raise ValueError(
+                f"PipelineSchedule {self.job_name!r}: upstream tables trigger a schedule without cron or file "
+                "arrival, and only that"
+            )
         check_webhook_cap(f"PipelineSchedule {self.job_name!r}", self.failure_destinations)
 
 
@@ -101,16 +110,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             )
             if s.cron
             else None,
-            trigger=databricks.JobTriggerArgs(
-                pause_status=pause,
-                file_arrival=databricks.JobTriggerFileArrivalArgs(
-                    url=s.file_arrival.url,
-                    min_time_between_triggers_seconds=s.file_arrival.min_time_between_triggers_seconds,
-                    wait_after_last_change_seconds=s.file_arrival.wait_after_last_change_seconds,
-                ),
-            )
-            if s.file_arrival
-            else None,
+            trigger=_trigger(s, pause, args.upstream_tables),
             email_notifications=databricks.JobEmailNotificationsArgs(on_failures=list(args.failure_emails))
             if args.failure_emails
             else None,
@@ -158,3 +158,25 @@ class PipelineSchedule(pulumi.ComponentResource):
             retry_on_timeout=s.max_retries > 0,
             timeout_seconds=s.timeout_seconds,
         )
+
+
+def _trigger(s: Schedule, pause: str, upstream_tables: Sequence[str]) -> databricks.JobTriggerArgs | None:
+    if s.file_arrival:
+        return databricks.JobTriggerArgs(
+            pause_status=pause,
+            file_arrival=databricks.JobTriggerFileArrivalArgs(
+                url=s.file_arrival.url,
+                min_time_between_triggers_seconds=s.file_arrival.min_time_between_triggers_seconds,
+                wait_after_last_change_seconds=s.file_arrival.wait_after_last_change_seconds,
+            ),
+        )
+    if upstream_tables:
+        return databricks.JobTriggerArgs(
+            pause_status=pause,
+            table_update=databricks.JobTriggerTableUpdateArgs(
+                table_names=list(upstream_tables),
+                condition=TABLE_TRIGGER_CONDITION,
+                wait_after_last_change_seconds=TABLE_TRIGGER_SETTLE_SECONDS,
+            ),
+        )
+    return None

@@ -28,7 +28,7 @@ from dr.snapshots import TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
 from settings.errors import ConfigErrors
 from settings.input_files import FileRefused, read_outputs
 from settings.loader import StackSettings
-from settings.models import PipelineSpec
+from settings.models import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS, PipelineSpec, upstream_tables
 from stack.naming import physical_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +146,8 @@ def _steps(
             f"| python3 -c {shlex.quote(reader)})"
         )
 
-    # Jobs that start this pipeline: its own schedule, and dependent schedules that run it first.
+    # Jobs that would write during the restore: its own schedule, and dependent schedules, which run it
+    # first or start when its tables are updated (the restore updates them).
     dependents = [s for s in settings.pipelines if s.schedule and spec.name in s.schedule.after]
     jobs = [(p, "JOB_ID" if p is spec else _shell_var("JOB_ID", p.name)) for p in [spec, *dependents] if p.schedule]
     steps.append(
@@ -247,9 +248,16 @@ def _schedule_trigger(settings: StackSettings, spec: PipelineSpec) -> dict[str, 
                 "pause_status": "PAUSED",
             }
         }
-    assert s.file_arrival is not None
-    arrival = s.file_arrival.model_dump(exclude_none=True)
-    return {"trigger": {"file_arrival": arrival, "pause_status": "PAUSED"}}
+    if s.file_arrival is not None:
+        arrival = s.file_arrival.model_dump(exclude_none=True)
+        return {"trigger": {"file_arrival": arrival, "pause_status": "PAUSED"}}
+    # Started by its upstream pipelines' table updates (settings.models.upstream_tables).
+    table_update = {
+        "table_names": upstream_tables(spec, {p.name: p for p in settings.pipelines}),
+        "condition": TABLE_TRIGGER_CONDITION,
+        "wait_after_last_change_seconds": TABLE_TRIGGER_SETTLE_SECONDS,
+    }
+    return {"trigger": {"table_update": table_update, "pause_status": "PAUSED"}}
 
 
 def _snapshot_trigger(settings: StackSettings, spec: PipelineSpec) -> dict[str, Any]:

@@ -222,7 +222,11 @@ def describe(res: dict[str, Any]) -> list[str]:
             out.append(f"cron '{s['quartzCronExpression']}' {s.get('timezoneId')} {s.get('pauseStatus')}")
         if "trigger" in i:
             t = i["trigger"]
-            out.append(f"on file arrival {t['fileArrival']['url']} {t.get('pauseStatus')}")
+            if "fileArrival" in t:
+                out.append(f"on file arrival {t['fileArrival']['url']} {t.get('pauseStatus')}")
+            if "tableUpdate" in t:
+                tables = ", ".join(t["tableUpdate"]["tableNames"])
+                out.append(f"on update of {tables} ({t['tableUpdate'].get('condition')}) {t.get('pauseStatus')}")
         tasks = [
             t["taskKey"]
             + (f" (after {', '.join(d['taskKey'] for d in t['dependsOns'])})" if t.get("dependsOns") else "")

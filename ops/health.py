@@ -48,8 +48,7 @@ from ops import workspace
 from ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError
 from settings.errors import ConfigErrors
 from settings.loader import StackSettings
-from settings.models import PauseStatus, PipelineSpec, Thresholds
-from settings.quartz import cron_period_minutes
+from settings.models import PauseStatus, PipelineSpec, Thresholds, schedule_period_minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_PAGES = 4  # list-updates pages (25 updates each) searched for the last COMPLETED update
@@ -426,9 +425,11 @@ def _schedule_period(settings: StackSettings, spec: PipelineSpec) -> tuple[int |
         return None, "no schedule (started by hand)"
     if (schedule.pause_status or settings.config.schedule_pause_status) == PauseStatus.PAUSED:
         return None, "schedule paused"
-    if schedule.cron is None:
+    if schedule.file_arrival is not None:
         return None, "file-arrival: no fixed period"
-    period = cron_period_minutes(schedule.cron)
+    period = schedule_period_minutes(spec, {p.name: p for p in settings.pipelines})
+    if schedule.cron is None:  # started by its upstream pipelines' table updates
+        return period, "" if period is not None else f"after {', '.join(schedule.after)}: no fixed period"
     return period, "" if period is not None else f"cron {schedule.cron!r}: no fixed period"
 
 

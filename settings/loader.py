@@ -617,6 +617,7 @@ def _cross_checks(
             )
         )
 
+    cycle_errors, in_cycle = _cycles(by_name)  # reported once; the rules below skip those pipelines
     for spec, doc in by_name.values():
 
         def err(key: str, message: str, value: Any, hint: str | None = None, doc: YamlDoc = doc) -> None:
@@ -687,8 +688,70 @@ def _cross_checks(
                     upstream,
                     "read its tables directly instead, or make it triggered",
                 )
+            elif upstream in by_name and by_name[upstream][0].schedule is not None and spec.name not in in_cycle:
+                assert spec.schedule is not None
+                if spec.schedule.cron or spec.schedule.file_arrival:
+                    err(
+                        key,
+                        "has a job of its own, so this job must not start it too (two updates of one pipeline collide)",
+                        upstream,
+                        f"drop this schedule's cron/file_arrival: the job then starts when {upstream}'s tables "
+                        f"are updated; or drop {upstream} from `after`",
+                    )
+                elif not by_name[upstream][0].tables:
+                    err(
+                        key,
+                        "has a job of its own and lists no `tables`: no table update could start this job",
+                        upstream,
+                        f"list the tables {upstream} publishes under `tables:` in its file",
+                    )
+        table_triggered = spec.schedule is not None and not (spec.schedule.cron or spec.schedule.file_arrival)
+        usable = (
+            all(u in by_name and not by_name[u][0].continuous for u in spec.schedule.after) if spec.schedule else False
+        )
+        if (
+            table_triggered
+            and usable
+            and not any(
+                u in by_name and by_name[u][0].schedule is not None
+                for u in spec.schedule.after  # type: ignore[union-attr]
+            )
+        ):
+            err(
+                "schedule",
+                "has no cron or file_arrival, and none of its `after` pipelines has a job of its own whose "
+                "table updates could start it",
+                spec.schedule.after,  # type: ignore[union-attr]
+                "add cron or file_arrival",
+            )
 
-    errors += _cycles(by_name)
+    errors += _started_twice(by_name)
+    errors += cycle_errors
+    return errors
+
+
+def _started_twice(by_name: dict[str, tuple[PipelineSpec, YamlDoc]]) -> list[ConfigError]:
+    """A pipeline without a job of its own runs in the job of each pipeline that lists it in
+    `after`: two such jobs would start two updates of it, which collide."""
+    starters: dict[str, list[str]] = {}
+    for name, (spec, _) in sorted(by_name.items()):
+        for upstream in spec.schedule.after if spec.schedule else []:
+            if upstream in by_name and by_name[upstream][0].schedule is None and not by_name[upstream][0].continuous:
+                starters.setdefault(upstream, []).append(name)
+    errors = []
+    for upstream, names in starters.items():
+        for name in names[1:]:
+            spec, doc = by_name[name]
+            errors.append(
+                ConfigError(
+                    doc.file,
+                    "schedule.after",
+                    f"{upstream} is already started by {names[0]}'s job (two updates of one pipeline collide)",
+                    value=upstream,
+                    line=doc.line("schedule.after"),
+                    hint=f"give {upstream} a schedule of its own: both jobs then start when its tables are updated",
+                )
+            )
     return errors
 
 
@@ -804,16 +867,19 @@ def _release_checks(spec: PipelineSpec, doc: YamlDoc, cfg: StackConfig) -> list[
     return errors
 
 
-def _cycles(by_name: Mapping[str, tuple[PipelineSpec, YamlDoc]]) -> list[ConfigError]:
+def _cycles(by_name: Mapping[str, tuple[PipelineSpec, YamlDoc]]) -> tuple[list[ConfigError], set[str]]:
+    """The dependency cycles among `schedule.after`, one error each, and the pipelines in them."""
     graph = {
         n: [u for u in (s.schedule.after if s.schedule else []) if u in by_name and u != n]
         for n, (s, _) in by_name.items()
     }
     errors, done, reported = [], set(), set()
+    members: set[str] = set()
 
     def visit(node: str, trail: list[str]) -> None:
         if node in trail:
             cycle = [*trail[trail.index(node) :], node]
+            members.update(cycle)
             if frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
                 doc = by_name[cycle[0]][1]
@@ -835,7 +901,7 @@ def _cycles(by_name: Mapping[str, tuple[PipelineSpec, YamlDoc]]) -> list[ConfigE
 
     for name in sorted(graph):
         visit(name, [])
-    return errors
+    return errors, members
 
 
 def settings_from_pulumi(root: Path) -> StackSettings:

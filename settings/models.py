@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from settings.quartz import quartz_error
+from settings.quartz import cron_period_minutes, quartz_error
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 UC_TARGET = re.compile(r"[A-Za-z0-9_]{1,255}\.[A-Za-z0-9_]{1,255}")
@@ -203,8 +203,11 @@ class FileArrival(_Strict):
 class Schedule(_Strict):
     """How a triggered pipeline is started (guide 5.3). Continuous pipelines have none.
 
-    Exactly one trigger: `cron` (batch ETL) or `file_arrival` (on-demand). `after` makes it a
-    dependent schedule: the job runs those upstream pipelines first, then this one.
+    One trigger: `cron` (batch ETL) or `file_arrival` (on-demand). `after` makes it a dependent
+    schedule: an upstream without a schedule of its own runs first in this pipeline's job; an
+    upstream with one is never started here too (two updates of one pipeline collide), so the
+    job then has no cron or file trigger of its own and starts when that upstream's published
+    tables have been updated (a table-update trigger).
     """
 
     cron: QuartzCron | None = None
@@ -219,8 +222,13 @@ class Schedule(_Strict):
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Schedule:
-        if (self.cron is None) == (self.file_arrival is None):
-            raise ValueError("a schedule needs exactly one trigger: cron or file_arrival")
+        if self.cron is not None and self.file_arrival is not None:
+            raise ValueError("a schedule takes one trigger: cron or file_arrival, not both")
+        if self.cron is None and self.file_arrival is None and not self.after:
+            raise ValueError(
+                "a schedule needs a trigger: cron, file_arrival, or `after` (it then starts when its "
+                "upstream pipelines' tables are updated)"
+            )
         if self.timezone and not self.cron:
             raise ValueError("timezone only applies to a cron trigger")
         return self
@@ -550,3 +558,42 @@ class StackConfig(_Strict):
 
     def route(self, severity: Severity) -> list[DestinationKind]:
         return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]
+
+
+# How those tables start the job: on any of them, once the upstream has written nothing for 5
+# minutes (it writes its tables one after another; the run should see the whole update).
+TABLE_TRIGGER_CONDITION = "ANY_UPDATED"
+TABLE_TRIGGER_SETTLE_SECONDS = 300
+
+
+def upstream_tables(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> list[str]:
+    """`catalog.schema.table`s whose update starts `spec`'s job: the live tables of each `after`
+    pipeline that has a job of its own (which this job must not start a second time). Empty
+    unless the schedule has neither cron nor file arrival (the loader refuses the mix)."""
+    if spec.schedule is None or spec.schedule.cron or spec.schedule.file_arrival:
+        return []
+    return [
+        f"{pipelines[u].catalog}.{pipelines[u].data_schema}.{table}"
+        for u in spec.schedule.after
+        if u in pipelines and pipelines[u].schedule is not None
+        for table in pipelines[u].tables
+    ]
+
+
+def schedule_period_minutes(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> int | None:
+    """Minutes between two scheduled runs: the cron's period, or for a pipeline started by its
+    upstream pipelines' table updates, the longest of theirs (it runs after each of their runs).
+    None when no fixed period is known (file arrival, a cron without one, no schedule)."""
+    if spec.schedule is None:
+        return None
+    if spec.schedule.cron:
+        return cron_period_minutes(spec.schedule.cron)
+    if spec.schedule.file_arrival:
+        return None
+    periods = [
+        schedule_period_minutes(pipelines[u], pipelines)
+        for u in spec.schedule.after
+        if u in pipelines and pipelines[u].schedule is not None
+    ]
+    known = [p for p in periods if p is not None]
+    return max(known) if known and len(known) == len(periods) else None

@@ -57,8 +57,9 @@ from settings.models import (
     Severity,
     StackConfig,
     Thresholds,
+    schedule_period_minutes,
+    upstream_tables,
 )
-from settings.quartz import cron_period_minutes
 from stack.naming import physical_name, pipeline_tags
 
 DASHBOARD_FOLDER = "/Shared/lakeflow"
@@ -145,9 +146,14 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         await _let_registrations_run()
 
     schedules: dict[str, PipelineSchedule] = {}
+    by_name = {spec.name: spec for spec in settings.pipelines}
     for spec in settings.pipelines:
         if spec.schedule is None:
             continue
+        # One job per pipeline update: an upstream with a job of its own is not started here too;
+        # its tables' updates start this job instead (settings.models.upstream_tables).
+        run_here = [u for u in spec.schedule.after if by_name[u].schedule is None]
+        watched = upstream_tables(spec, by_name)
         schedules[spec.name] = PipelineSchedule(
             spec.name,
             PipelineScheduleArgs(
@@ -157,7 +163,8 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 schedule=spec.schedule,
                 pause_status=cfg.schedule_pause_status,
                 timezone=cfg.timezone,
-                upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in spec.schedule.after],
+                upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
+                upstream_tables=watched,
                 failure_emails=failure_emails,
                 run_as=cfg.run_as,
                 tags=pipeline_tags(cfg, spec),
@@ -186,7 +193,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             pipelines=[
                 WatchedPipeline(
                     refs[spec.name],
-                    thresholds=alert_thresholds(spec),
+                    thresholds=alert_thresholds(spec, by_name),
                     serverless=spec.serverless,
                     expectations=spec.serverless or spec.edition == "ADVANCED",
                     daily_limit_usd=spec.cost.daily_limit_usd,
@@ -289,11 +296,12 @@ def _blue_green_args(
     )
 
 
-def alert_thresholds(spec: PipelineSpec) -> Thresholds:
-    """A cron-triggered pipeline makes no progress between runs: its processing lag may reach one
-    schedule period before the lag objective starts counting (else the alert fires between runs)."""
+def alert_thresholds(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> Thresholds:
+    """A scheduled pipeline makes no progress between runs: its processing lag may reach one
+    schedule period (settings.models.schedule_period_minutes) before the lag objective starts
+    counting (else the alert fires between runs)."""
     t = spec.monitoring.thresholds
-    period = cron_period_minutes(spec.schedule.cron) if spec.schedule and spec.schedule.cron else None
+    period = schedule_period_minutes(spec, pipelines)
     return t.model_copy(update={"processing_lag_minutes": t.processing_lag_minutes + period}) if period else t
 
 

@@ -60,8 +60,15 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     (_, old, new), *_ = [
         (x.path, x.old, x.new) for c in d.changed if c.name == "pipeline-alerts-processing-lag" for x in c.changes
     ]
-    assert set(breach_conditions(old)) - set(breach_conditions(new)) == {"sales_pipeline lag_minutes > 420.0"}
-    assert set(breach_conditions(new)) - set(breach_conditions(old)) == {"sales_pipeline lag_minutes > 300.0"}
+    # customer_360 runs after each sales_pipeline update: its allowance follows the same period
+    assert set(breach_conditions(old)) - set(breach_conditions(new)) == {
+        "sales_pipeline lag_minutes > 420.0",
+        "customer_360 lag_minutes > 420.0",
+    }
+    assert set(breach_conditions(new)) - set(breach_conditions(old)) == {
+        "sales_pipeline lag_minutes > 300.0",
+        "customer_360 lag_minutes > 300.0",
+    }
     assert d.violations == []
 
 
@@ -393,7 +400,9 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "schedule.quartzCronExpression: 0 0 */6 * * ? -> 0 0 */3 * * ?" in out
     # of the alert's SQL, only the row that changed: the lag a 3-hourly batch may have between runs
-    assert "queryText: lines: ('sales_pipeline', 420.0) -> lines: ('sales_pipeline', 240.0)" in out
+    # the changed rows of the alert's watched table only (customer_360 follows sales_pipeline's period)
+    assert "('sales_pipeline', 420.0)" in out and "('sales_pipeline', 240.0)" in out
+    assert "('customer_360', 420.0)" in out and "('customer_360', 240.0)" in out
     # the job, the stack's processing-lag alert, the config backup
     assert "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1

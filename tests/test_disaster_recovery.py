@@ -90,7 +90,7 @@ def test_schedules_derive_from_the_rpo_and_follow_the_scheduled_update(plans):
     crons = {p: snapshot_job(plans["prod"], p)["inputs"]["schedule"]["quartzCronExpression"] for p in CRITICAL}
     assert crons == {
         "sales_pipeline": "0 30 * * * ?",  # hourly; starts every 6 h at :00 with a 90-minute objective
-        "customer_360": "0 30 3 * * ?",  # daily; starts 02:30, 60-minute objective
+        "customer_360": "0 0 0 * * ?",  # daily; started by sales_pipeline's updates: no fixed start to follow
         "invoice_ingest": "0 0/15 * * * ?",  # file arrival: every 15 minutes, nothing to follow
     }
     for p in CRITICAL:
@@ -299,8 +299,12 @@ def test_restore_plan_orders_the_steps_and_its_sql_parses(project):
     pause = steps["Pause what would write during the restore"].commands
     assert any('"0 30 * * * ?"' in c and '"PAUSED"' in c and "$SNAPSHOT_JOB_ID" in c for c in pause)
     assert any('"0 0 */6 * * ?"' in c and '"$JOB_ID"' in c for c in pause)
-    # customer_360's nightly job runs sales_pipeline first: it is paused too
-    assert any('"0 30 2 * * ?"' in c and '"$JOB_ID_CUSTOMER_360"' in c for c in pause)
+    # restored tables would start customer_360's job (a table-update trigger on sales_pipeline's
+    # tables): it is paused too, its trigger given whole
+    (dependent,) = [c for c in pause if '"$JOB_ID_CUSTOMER_360"' in c]
+    trigger = json.loads(dependent.split("--json ", 1)[1].strip("'"))["new_settings"]["trigger"]
+    assert trigger["pause_status"] == "PAUSED"
+    assert trigger["table_update"]["table_names"] == ["prod.sales.silver_orders", "prod.sales.gold_daily_sales"]
     assert "JOB_ID_CUSTOMER_360=" in steps["Look up the pipeline and its jobs"].commands[2]
 
 

@@ -178,20 +178,20 @@ def test_min_workers_above_max_workers(project):
     ids=["unix-5-fields", "hour-25", "both-day-fields"],
 )
 def test_invalid_quartz_cron(project, cron, message):
-    replace(project, C360, '"0 30 2 * * ?"', f'"{cron}"')
-    expect_error(project, C360, "schedule.cron", message, value=cron, line=line_of(project, C360, "cron:"))
+    replace(project, SALES, '"0 0 */6 * * ?"', f'"{cron}"')
+    expect_error(project, SALES, "schedule.cron", message, value=cron, line=line_of(project, SALES, "cron:"))
 
 
 def test_unknown_timezone(project):
-    replace(project, C360, 'timezone: "America/New_York"', 'timezone: "America/NewYork"')
+    replace(project, SALES, 'timezone: "America/New_York"', 'timezone: "America/NewYork"')
     expect_error(
         project,
-        C360,
+        SALES,
         "schedule.timezone",
         "is not a known IANA/Java time zone id",
         "'America/New_York'",
         value="America/NewYork",
-        line=line_of(project, C360, "timezone:"),
+        line=line_of(project, SALES, "timezone:"),
     )
 
 
@@ -426,6 +426,53 @@ def test_dependency_on_continuous_pipeline(project):
     )
 
 
+def test_a_dependent_job_never_starts_an_upstream_that_has_a_job_of_its_own(project):
+    """sales_pipeline has a 6-hourly job; a nightly customer_360 job that also ran it first made two
+    updates of one pipeline collide. With a cron of its own, `after` such a pipeline is refused."""
+    replace(project, C360, "after: [sales_pipeline]", 'after: [sales_pipeline]\n  cron: "0 30 2 * * ?"')
+    expect_error(
+        project,
+        C360,
+        "schedule.after[0]",
+        "has a job of its own, so this job must not start it too",
+        "drop this schedule's cron/file_arrival: the job then starts when sales_pipeline's tables are updated",
+        stack="prod",
+        value="sales_pipeline",
+        line=line_of(project, C360, "after:"),
+    )
+
+
+def test_a_dependent_schedule_without_a_trigger_needs_an_upstream_with_a_job(project):
+    project.write("pipelines/lookup.yaml", SIMPLE.format(name="lookup"))
+    replace(project, C360, "after: [sales_pipeline]", "after: [lookup]")
+    expect_error(project, C360, "schedule", "has no cron or file_arrival", "add cron or file_arrival", stack="prod")
+
+
+def test_an_upstream_without_a_job_is_started_by_one_dependent_only(project):
+    project.write("pipelines/lookup.yaml", SIMPLE.format(name="lookup"))
+    replace(project, C360, "after: [sales_pipeline]", 'after: [lookup]\n  cron: "0 30 2 * * ?"')
+    project.write(
+        "pipelines/report.yaml",
+        SIMPLE.format(name="report") + 'schedule:\n  after: [lookup]\n  cron: "0 0 3 * * ?"\n',
+    )
+    expect_error(
+        project,
+        "pipelines/report.yaml",
+        "schedule.after",
+        "lookup is already started by customer_360's job",
+        "give lookup a schedule of its own",
+        stack="prod",
+    )
+
+
+def test_an_upstream_with_a_job_must_list_the_tables_that_start_its_dependents(project):
+    replace(project, SALES, "tables: [silver_orders, gold_daily_sales]", "")
+    errors = load_errors(project, "prod")
+    assert any(e.file == C360 and e.key == "schedule.after[0]" and "lists no `tables`" in e.message for e in errors), (
+        errors
+    )
+
+
 # --- environments overrides ---------------------------------------------------------------------
 
 
@@ -600,7 +647,7 @@ def plant_errors_everywhere(project: Project) -> set[tuple[str, str]]:
     replace(project, PROD, "lakeflow:protect: true", "lakeflow:protect: true\n  lakeflow:photonn: true")
     replace(project, PROD, "lakeflow:timezone: America/New_York", "lakeflow:timezone:\n    secure: v1:c2VjcmV0")
     replace(project, INVOICE, "serverless: true", "serverless: true\nphotonn: true")
-    replace(project, C360, '"0 30 2 * * ?"', '"0 30 2 * *"')
+    replace(project, SALES, '"0 0 */6 * * ?"', '"0 0 */6 * *"')
     replace(project, CLICKS, 'min_workers: "${MIN_WORKERS}"', 'min_workers: "abc"')
     project.write("pipelines/broken.yaml", "name: broken\n  target: [\n")
     return {
@@ -608,7 +655,7 @@ def plant_errors_everywhere(project: Project) -> set[tuple[str, str]]:
         (PROD, "lakeflow:photonn"),
         (PROD, "lakeflow:timezone"),
         (INVOICE, "photonn"),
-        (C360, "schedule.cron"),
+        (SALES, "schedule.cron"),
         (CLICKS, "clusters[0].autoscale.min_workers"),
         ("pipelines/broken.yaml", ""),
     }

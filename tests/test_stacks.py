@@ -101,8 +101,17 @@ def test_schedules_follow_guide_5_3(plans):
     assert "clickstream_events" not in j  # continuous: no job
     assert j["sales_pipeline"]["schedule"]["quartzCronExpression"] == "0 0 */6 * * ?"
     assert j["invoice_ingest"]["trigger"]["fileArrival"]["url"] == "/Volumes/prod/landing/raw/invoices/"
-    assert [t["taskKey"] for t in j["customer_360"]["tasks"]] == ["sales_pipeline", "customer_360"]
-    assert j["customer_360"]["tasks"][1]["dependsOns"] == [{"taskKey": "sales_pipeline"}]
+    # One job per pipeline update: sales_pipeline has its own job, so customer_360's never starts it;
+    # it starts when sales_pipeline's tables have been updated.
+    assert [t["taskKey"] for t in j["customer_360"]["tasks"]] == ["customer_360"]
+    assert "schedule" not in j["customer_360"]
+    assert j["customer_360"]["trigger"]["tableUpdate"] == {
+        "tableNames": ["prod.sales.silver_orders", "prod.sales.gold_daily_sales"],
+        "condition": "ANY_UPDATED",
+        "waitAfterLastChangeSeconds": 300,
+    }
+    started = [t["taskKey"] for inputs in j.values() for t in inputs["tasks"]]  # a task per pipeline started
+    assert len(started) == len(set(started))
     for inputs in j.values():
         assert inputs["maxConcurrentRuns"] == 1
         assert all(t["maxRetries"] >= 1 for t in inputs["tasks"])
