@@ -9,6 +9,11 @@ Children (names from the component's name and the pipeline's logical name):
   - `<name>-<pipeline>-policy`  databricks.BudgetPolicy for a serverless pipeline: serverless usage
                                 is attributed through the policy's tags only, never through
                                 cluster tags, so the pipeline and its job point at this policy.
+  - `<name>-<pipeline>-policy-access`  databricks.AccessControlRuleSet of that policy: the User
+                                role (`roles/budgetPolicy.user`) for `policy_users`, whom Databricks
+                                lets attach it to the pipeline and its job (else only its creator
+                                may), and Manager for `policy_managers`. Authoritative: it replaces
+                                the creator's automatic grant.
 
 Budgets email their owners at each configured percentage of the monthly amount (list price).
 Outputs: `policy_ids` (pipeline -> budget policy id).
@@ -43,6 +48,10 @@ class CostGuardrailsArgs:
     alert_percents: Sequence[int] = (50, 80, 100)
     emails: Sequence[str] = ()
     pipelines: Sequence[PipelineCost] = field(default_factory=tuple)
+    policy_users: Sequence[str] = ()
+    """Principals (`sp:<application id>`, `user:<email>`, `group:<name>`) that attach the budget
+    policies: the identity the pipelines run as and are deployed by."""
+    policy_managers: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         budgets = self.monthly_budget_usd or any(p.monthly_budget_usd for p in self.pipelines)
@@ -86,6 +95,23 @@ class CostGuardrails(pulumi.ComponentResource):
                     opts=child,
                 )
                 self.policy_ids[p.pipeline] = policy.policy_id
+                rules = [
+                    databricks.AccessControlRuleSetGrantRuleArgs(role=role, principals=[_acl_principal(x) for x in who])
+                    for role, who in (
+                        ("roles/budgetPolicy.manager", args.policy_managers),
+                        ("roles/budgetPolicy.user", args.policy_users),
+                    )
+                    if who
+                ]
+                if rules:
+                    databricks.AccessControlRuleSet(
+                        f"{name}-{p.pipeline}-policy-access",
+                        name=policy.policy_id.apply(
+                            lambda policy_id: f"accounts/{args.account_id}/budgetPolicies/{policy_id}/ruleSets/default"
+                        ),
+                        grant_rules=rules,
+                        opts=child,
+                    )
         self.register_outputs({"policy_ids": self.policy_ids})
 
     def _budget(
@@ -122,3 +148,12 @@ class CostGuardrails(pulumi.ComponentResource):
             ),
             opts=opts,
         )
+
+
+_ACL_PREFIX = {"sp": "servicePrincipals", "user": "users", "group": "groups"}
+
+
+def _acl_principal(principal: str) -> str:
+    """`sp:<application id>` -> `servicePrincipals/<application id>` (account rule-set form)."""
+    kind, _, name = principal.partition(":")
+    return f"{_ACL_PREFIX[kind]}/{name}"

@@ -113,7 +113,16 @@ class DltPipeline(pulumi.ComponentResource):
         self.pipeline_id = self.pipeline.id
         self.url = self.pipeline.url
 
-        acl = access_controls([("CAN_VIEW", args.viewers), ("CAN_RUN", args.runners), ("CAN_MANAGE", args.managers)])
+        # The run-as principal owns the pipeline: a pipeline runs as its owner, and without IS_OWNER
+        # the owner would be whoever deployed it (provider: the current identity).
+        acl = access_controls(
+            [
+                ("CAN_VIEW", args.viewers),
+                ("CAN_RUN", args.runners),
+                ("CAN_MANAGE", args.managers),
+                ("IS_OWNER", [args.run_as] if args.run_as else []),
+            ]
+        )
         self.permissions = (
             databricks.Permissions(f"{name}-permissions", pipeline_id=self.pipeline.id, access_controls=acl, opts=child)
             if acl

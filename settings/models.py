@@ -75,10 +75,20 @@ def _check_quartz(value: str) -> str:
     return value
 
 
+# A service principal is named by its application id, a UUID (Databricks' `service_principal_name`
+# in access-control lists and run-as settings); its display name is not accepted there.
+_APPLICATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
 def _check_principal(value: str) -> str:
     kind, _, name = value.partition(":")
     if kind not in PRINCIPAL_KINDS or not name:
         raise ValueError("must be 'group:<name>', 'user:<email>' or 'sp:<application id>'")
+    if kind == "sp" and not _APPLICATION_ID.fullmatch(name):
+        raise ValueError(
+            "a service principal is named by its application id, a UUID such as "
+            "sp:9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04 (its display name is not accepted)"
+        )
     return value
 
 

@@ -497,6 +497,8 @@ def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
                 )
                 for s in settings.pipelines
             ],
+            policy_users=[cfg.run_as] if cfg.run_as else [],
+            policy_managers=list(cfg.managers),
         ),
         opts=pulumi.ResourceOptions(providers=[account]),
     )

@@ -79,6 +79,19 @@ def test_serverless_usage_is_attributed_through_a_budget_policy_on_pipeline_and_
     assert "budgetPolicyId" not in resource(prod, "Pipeline", "sales_pipeline-pipeline")["inputs"]
 
 
+def test_the_run_as_identity_may_attach_the_budget_policy(plans):
+    """Only a budget policy's creator, its managers and its users may attach it: without the User
+    role for the identity the pipeline runs as and is deployed by, creating the pipeline fails."""
+    prod = plans["prod"]
+    access = resource(prod, "AccessControlRuleSet", "cost-guardrails-invoice_ingest-policy-access")
+    policy = resource(prod, "BudgetPolicy", "cost-guardrails-invoice_ingest-policy")
+    assert access["parent"] == policy["parent"] and policy["urn"] in access["dependencies"]
+    assert {r["role"]: r["principals"] for r in access["inputs"]["grantRules"]} == {
+        "roles/budgetPolicy.user": ["servicePrincipals/9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"],
+        "roles/budgetPolicy.manager": ["groups/platform-ops"],
+    }
+
+
 def test_environment_cost_alerts_price_usage_with_list_prices(plans):
     daily = resource(plans["prod"], "AlertV2", "environment-cost-daily-cost")["inputs"]
     monthly = resource(plans["prod"], "AlertV2", "environment-cost-monthly-cost")["inputs"]

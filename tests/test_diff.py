@@ -83,7 +83,8 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
         "invoice_ingest-permissions",
         "invoice_ingest-job",
         "invoice_ingest-job-permissions",
-        "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it
+        "cost-guardrails-invoice_ingest-policy",  # its budget policy goes with it, and who may attach it
+        "cost-guardrails-invoice_ingest-policy-access",
         # and its snapshot job, which snapshots nothing any more
         "invoice_ingest-snapshot-job",
         "invoice_ingest-snapshot-job-permissions",

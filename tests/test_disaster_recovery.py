@@ -150,7 +150,10 @@ def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
     grants = resource(plans["prod"], "Grants", "schema-prod_dr-sales-grants")["inputs"]
     assert grants["schema"] == "(known after apply)" or grants["schema"] == "prod_dr.sales"
     assert grants["grants"] == [
-        {"principal": "9c2e7b41-prod-deployer", "privileges": ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"]},
+        {
+            "principal": "9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04",
+            "privileges": ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"],
+        },
         {"principal": "platform-ops", "privileges": ["SELECT", "USE_SCHEMA"]},
     ]
     query = resource(plans["prod"], "Permissions", "sales_pipeline-snapshot-gold_daily_sales-permissions")
@@ -158,7 +161,7 @@ def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
         a.get("servicePrincipalName") or a.get("groupName"): a["permissionLevel"]
         for a in query["inputs"]["accessControls"]
     }
-    assert levels["9c2e7b41-prod-deployer"] == "CAN_RUN"
+    assert levels["9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"] == "CAN_RUN"
     # the queries write into the schema: they wait for it
     schema_urn = resource(plans["prod"], "Schema", "schema-prod_dr-sales")["urn"]
     assert schema_urn in resource(plans["prod"], "Query", "sales_pipeline-snapshot-gold_daily_sales")["dependencies"]

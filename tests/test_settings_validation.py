@@ -84,6 +84,10 @@ INVOICE = "pipelines/invoice_ingest.yaml"
 CLICKS = "pipelines/clickstream_events.yaml"
 C360 = "pipelines/customer_360.yaml"
 SALES = "pipelines/sales_pipeline.yaml"
+RUN_AS_LINE = (
+    "  lakeflow:runAs: sp:9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"
+    "   # example: your deploy service principal's application id\n"
+)
 DEV = "Pulumi.dev.yaml"
 PROD = "Pulumi.prod.yaml"
 
@@ -606,7 +610,7 @@ def test_secrets_outside_the_lakeflow_namespace_are_fine(project):
 
 @pytest.mark.parametrize("run_as", [None, "user:deployer@example.com"], ids=["absent", "user"])
 def test_production_stack_must_run_as_service_principal(project, run_as):
-    old = "  lakeflow:runAs: sp:9c2e7b41-prod-deployer\n"
+    old = RUN_AS_LINE
     replace(project, PROD, old, f"  lakeflow:runAs: {run_as}\n" if run_as else "")
     expect_error(
         project,
@@ -620,8 +624,22 @@ def test_production_stack_must_run_as_service_principal(project, run_as):
     )
 
 
+def test_a_service_principal_is_named_by_its_application_id(project):
+    """`sp:9c2e7b41-prod-deployer` (a display name) is not what Databricks accepts in run-as settings
+    and access-control lists: the application id, a UUID, is."""
+    replace(project, PROD, "sp:9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04", "sp:9c2e7b41-prod-deployer")
+    expect_error(
+        project,
+        PROD,
+        "lakeflow:runAs",
+        "a service principal is named by its application id, a UUID",
+        stack="prod",
+        value="sp:9c2e7b41-prod-deployer",
+    )
+
+
 def test_run_as_group_is_reported_at_the_run_as_key(project):
-    replace(project, PROD, "lakeflow:runAs: sp:9c2e7b41-prod-deployer", "lakeflow:runAs: group:admins")
+    replace(project, PROD, "lakeflow:runAs: sp:9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04", "lakeflow:runAs: group:admins")
     expect_error(
         project,
         PROD,
@@ -673,7 +691,12 @@ def test_all_errors_are_reported_at_once(project):
 
 
 def test_cross_file_errors_are_reported_with_file_errors(project):
-    replace(project, PROD, "  lakeflow:runAs: sp:9c2e7b41-prod-deployer\n", "")
+    replace(
+        project,
+        PROD,
+        RUN_AS_LINE,
+        "",
+    )
     replace(project, C360, "after: [sales_pipeline]", "after: [sales_pipelin]")
     replace(project, INVOICE, "serverless: true", "serverless: true\nphotonn: true")
     project.write("pipelines/web_events.yaml", SIMPLE.format(name="clickstream_events"))

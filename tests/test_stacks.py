@@ -120,11 +120,16 @@ def test_schedules_follow_guide_5_3(plans):
 def test_prod_permissions_come_from_config(plans):
     acl = resource(plans["prod"], "Permissions", "sales_pipeline-permissions")
     assert acl["parent"].endswith("lakeflow:index:DltPipeline::sales_pipeline")
-    assert {a["groupName"]: a["permissionLevel"] for a in acl["inputs"]["accessControls"]} == {
+    entries = acl["inputs"]["accessControls"]
+    assert {a["groupName"]: a["permissionLevel"] for a in entries if "groupName" in a} == {
         "analysts": "CAN_VIEW",
         "data-engineers": "CAN_VIEW",
         "platform-ops": "CAN_MANAGE",
     }
+    # the run-as service principal owns it (a pipeline runs as its owner), not whoever deployed
+    assert [a for a in entries if "groupName" not in a] == [
+        {"servicePrincipalName": "9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04", "permissionLevel": "IS_OWNER"}
+    ]
 
 
 def test_a_developer_name_keeps_two_dev_stacks_apart(project):
