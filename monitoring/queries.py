@@ -110,6 +110,7 @@ class PipelineRef:
     environment: str  # value of the Environment tag, e.g. "prod"
     event_log: str  # fully qualified event log table, e.g. "prod.sales.sales_pipeline_event_log"
     slot: str | None = None  # blue/green: the live slot (value of the Slot tag), so a candidate's run is not counted
+    continuous: bool = False  # its update runs until it fails or is stopped: availability is measured in time
 
     def __post_init__(self) -> None:
         for field in ("name", "environment"):
@@ -232,13 +233,41 @@ def drop_rate(p: PipelineRef, window_hours: int = 24) -> str:
 
 
 def availability(p: PipelineRef, window_days: int = 7) -> str:
-    """Column `availability` in [0, 1]: the share of finished updates that did not fail in the last `window_days`.
+    """Column `availability` in [0, 1] over the last `window_days`.
 
-    COMPLETED / (COMPLETED + FAILED), counting the `update_progress` events that end an update. CANCELED
-    updates were stopped by someone and count neither way; running updates have not finished. NULL when no
-    update finished in the window (a continuous pipeline's update normally runs until it fails or is stopped).
+    Triggered pipeline: the share of finished updates that did not fail, COMPLETED / (COMPLETED + FAILED),
+    counting the `update_progress` events that end an update. CANCELED updates were stopped by someone and
+    count neither way; running updates have not finished. NULL when no update finished in the window.
+
+    Continuous pipeline (`p.continuous`): its update never completes, so counting finished updates would read
+    0 after one failure, for the whole window. It is the share of time not spent failed instead: each
+    `update_progress` state lasts until the next event (the last until now); time in FAILED is down, time
+    after a CANCELED (stopped on purpose) counts neither way. NULL when no state changed in the window
+    (a pipeline running steadily all along).
     """
     window = _interval(window_days, "DAYS", "window_days")
+    if p.continuous:
+        return _sql(f"""
+            WITH changes AS (
+              SELECT
+                timestamp AS at,
+                details:update_progress:state AS state
+              FROM {_table(p.event_log)}
+              WHERE event_type = 'update_progress'
+                AND timestamp >= current_timestamp() - {window}
+            ),
+            spans AS (
+              SELECT
+                state,
+                unix_timestamp(coalesce(lead(at) OVER (ORDER BY at), current_timestamp())) - unix_timestamp(at)
+                  AS seconds
+              FROM changes
+            )
+            SELECT
+              1 - CAST(sum(CASE WHEN state = 'FAILED' THEN seconds ELSE 0 END) AS DOUBLE)
+                / nullif(sum(CASE WHEN state = 'CANCELED' THEN 0 ELSE seconds END), 0) AS availability
+            FROM spans
+        """)
     return _sql(f"""
         WITH finished AS (
           SELECT

@@ -307,6 +307,7 @@ def check_pipeline(
         settings.config.environment,
         ".".join(spec.event_log_table),
         slot=spec.release.active if spec.release else None,
+        continuous=spec.continuous,
     )
     period, why = _schedule_period(settings, spec)
     lag_limit: float | None = None

@@ -181,7 +181,11 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
 
     refs = {
         s.name: PipelineRef(
-            s.name, cfg.environment, ".".join(s.event_log_table), slot=s.release.active if s.release else None
+            s.name,
+            cfg.environment,
+            ".".join(s.event_log_table),
+            slot=s.release.active if s.release else None,
+            continuous=s.continuous,
         )
         for s in settings.pipelines
     }

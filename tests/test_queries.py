@@ -32,6 +32,7 @@ from monitoring.queries import (
     node_breaches,
     processing_lag_minutes,
 )
+from tests.conftest import by_type
 
 EVENT_LOG = "prod.sales.sales_pipeline_event_log"
 REF = PipelineRef(name="sales_pipeline", environment="prod", event_log=EVENT_LOG)
@@ -581,3 +582,29 @@ def test_a_hostile_name_stays_one_identifier_in_every_statement_the_stack_writes
             s.name for s in parsed[0].find_all(exp.Identifier) if s.name == hostile
         }
         assert hostile in schemas, (what, sql)
+
+
+def test_a_continuous_pipeline_is_available_for_the_time_it_was_not_failed():
+    """A continuous pipeline's update never completes: COMPLETED / (COMPLETED + FAILED) read 0 after
+    one failed update and paged P1 for the whole 7-day window. Its availability is time-based."""
+    continuous = PipelineRef("clicks", "prod", "prod.web.clicks_event_log", continuous=True)
+    sql = availability(continuous)
+    tree = sqlglot.parse_one(sql, read="databricks")
+    windows = list(tree.find_all(exp.Window))
+    assert [w.this.key for w in windows] == ["lead"]  # each state lasts until the next event
+    assert "coalesce(lead(at) OVER (ORDER BY at), current_timestamp())" in sql  # the last one until now
+    assert "WHEN state = 'FAILED' THEN seconds" in sql and "WHEN state = 'CANCELED' THEN 0" in sql
+    assert "'COMPLETED'" not in sql
+    # triggered pipelines keep counting finished updates
+    assert "details:update_progress:state IN ('COMPLETED', 'FAILED')" in availability(REF)
+
+
+def test_the_stack_measures_continuous_pipelines_by_time(plans):
+    query = next(
+        a["inputs"]["queryText"]
+        for a in by_type(plans["prod"], "AlertV2")
+        if a["name"] == "pipeline-alerts-availability"
+    )
+    branches = {re.search(r"'(\w+)' AS pipeline", b).group(1): b for b in query.split("UNION ALL")}  # type: ignore[union-attr]
+    assert "WHEN state = 'FAILED' THEN seconds" in branches["clickstream_events"]
+    assert "WHEN state = 'FAILED' THEN seconds" not in branches["sales_pipeline"]
