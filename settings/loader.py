@@ -28,7 +28,15 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_snake
 
 from settings.errors import ConfigError, ConfigErrors, did_you_mean
-from settings.models import REJECTED_PIPELINE_KEYS, SECRET_KEYS, Mode, PipelineSpec, StackConfig, needed_secrets
+from settings.models import (
+    REJECTED_PIPELINE_KEYS,
+    SECRET_KEYS,
+    Mode,
+    PipelineSpec,
+    StackConfig,
+    needed_secrets,
+    personal,
+)
 from settings.yaml_source import YamlDoc, join, load_yaml
 
 NAMESPACE = "lakeflow"
@@ -89,6 +97,8 @@ def load_settings(
         if doc is not None and isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
             declared.add(doc.data["name"])
         if spec is not None and doc is not None:
+            if stack_config is not None and stack_config.developer:
+                spec = personal(spec, stack_config.developer)
             pipelines.append((spec, doc))
 
     if stack_config is not None:

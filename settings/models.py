@@ -607,3 +607,31 @@ def schedule_period_minutes(spec: PipelineSpec, pipelines: Mapping[str, Pipeline
     ]
     known = [p for p in periods if p is not None]
     return max(known) if known and len(known) == len(periods) else None
+
+
+def personal(spec: PipelineSpec, developer: str) -> PipelineSpec:
+    """The pipeline as a personal dev stack (`lakeflow:developer`) deploys it: every Unity Catalog
+    schema it writes (its target, an explicit event-log schema, its blue/green slot and view
+    schemas, its DR target) carries the developer's suffix, so two developers, and dev itself,
+    never publish into, snapshot into or read the same tables. Catalogs stay the environment's."""
+
+    def own(schema: str) -> str:
+        return f"{schema}_{developer}"
+
+    update: dict[str, Any] = {"target": f"{spec.catalog}.{own(spec.schema_name)}"}
+    log = spec.monitoring.event_log
+    if log.schema_:
+        update["monitoring"] = spec.monitoring.model_copy(
+            update={"event_log": log.model_copy(update={"schema_": own(log.schema_)})}
+        )
+    if spec.release is not None:
+        slots = {
+            name: slot.model_copy(update={"schema_": own(slot.schema_)}) if slot.schema_ else slot
+            for name, slot in spec.release.slots.items()
+        }
+        view = own(spec.release.view_schema) if spec.release.view_schema else None
+        update["release"] = spec.release.model_copy(update={"slots": slots, "view_schema": view})
+    if spec.dr is not None and spec.dr.target:
+        catalog, schema = spec.dr.target.split(".")
+        update["dr"] = spec.dr.model_copy(update={"target": f"{catalog}.{own(schema)}"})
+    return spec.model_copy(update=update)

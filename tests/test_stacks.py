@@ -132,6 +132,37 @@ def test_prod_permissions_come_from_config(plans):
     ]
 
 
+def _unity_catalog_objects(plan) -> set[str]:
+    """Every schema and table the stack publishes, snapshots or creates: pipeline targets and
+    event logs, schemas (views, DR), views."""
+    out = set()
+    for r in plan.resources:
+        i, kind = r["inputs"], r["type"].rsplit(":", 1)[-1]
+        if kind == "Pipeline":
+            log = i["eventLog"]
+            out |= {f"{i['catalog']}.{i['schema']}", f"{log['catalog']}.{log['schema']}.{log['name']}"}
+        elif kind == "Schema":
+            out.add(f"{i['catalogName']}.{i['name']}")
+        elif kind == "SqlTable":
+            out.add(f"{i['catalogName']}.{i['schemaName']}.{i['name']}")
+    return out
+
+
+def test_personal_dev_stacks_share_no_unity_catalog_object_with_dev_or_each_other(project):
+    """`lakeflow:developer` renamed the pipelines but kept dev's schemas, event logs, view schema and
+    DR schemas: two developers published into the same Unity Catalog tables."""
+    project.edit_stack("dev", disasterRecovery=True, drCatalog="dev_dr")
+    dev = (project.root / "Pulumi.dev.yaml").read_text()
+    for developer in ("alice", "bob"):
+        (project.root / f"Pulumi.dev-{developer}.yaml").write_text(dev)
+        project.edit_stack(f"dev-{developer}", developer=developer)
+    objects = {stack: _unity_catalog_objects(project.plan(stack)) for stack in ("dev", "dev-alice", "dev-bob")}
+    assert len(objects["dev-alice"]) == len(objects["dev"]) > 10
+    for a, b in (("dev", "dev-alice"), ("dev", "dev-bob"), ("dev-alice", "dev-bob")):
+        assert not objects[a] & objects[b], (a, b, sorted(objects[a] & objects[b]))
+    assert "dev.sales_alice" in objects["dev-alice"] and "dev_dr.sales_bob" in objects["dev-bob"]
+
+
 def test_a_developer_name_keeps_two_dev_stacks_apart(project):
     project.edit_stack("dev", developer="alice")
     plan = project.plan("dev")
