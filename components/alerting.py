@@ -56,7 +56,7 @@ class AlertSettings:
 @dataclass(frozen=True)
 class AlertFolder:
     path: str
-    directory: pulumi.Resource
+    directory: databricks.Directory
 
 
 def alert_folder(path: str, viewers: Sequence[str], managers: Sequence[str]) -> AlertFolder:

@@ -22,7 +22,8 @@ from monitoring.queries import PipelineRef
 @dataclass(frozen=True)
 class MonitoringDashboardArgs:
     display_name: str
-    parent_path: str
+    parent_path: pulumi.Input[str]
+    """The folder it lives in (its ACL is the dashboard's too); a change replaces the dashboard."""
     warehouse_id: str
     environment: str
     pipelines: Sequence[PipelineRef]

@@ -568,6 +568,20 @@ def _cross_checks(
             )
         )
 
+    # (production requires runAs, reported above, which gives the folder)
+    if cfg.run_as is None and cfg.workspace_folder is None and cfg.mode is not Mode.PRODUCTION:
+        key = f"{NAMESPACE}:workspaceFolder"
+        errors.append(
+            ConfigError(
+                stack_doc.file,
+                key,
+                "is required without runAs: the alerts and the dashboard need a folder whose ACL is the stack's own "
+                "(not /Shared, where every user can manage them)",
+                line=stack_doc.line("config"),
+                hint="the deploying user's home: pulumi config set workspaceFolder /Users/<you@example.com>/lakeflow",
+            )
+        )
+
     if cfg.account_id and cfg.workspace_id is None:
         key = f"{NAMESPACE}:workspaceId"
         errors.append(

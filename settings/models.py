@@ -98,10 +98,24 @@ def _check_email(value: str) -> str:
     return value
 
 
+def _check_workspace_folder(value: str) -> str:
+    if not re.fullmatch(r"(/[A-Za-z0-9_.@+-]+)+", value):
+        raise ValueError("must be an absolute workspace path of letters, digits and . _ @ + - (/Users/<id>/lakeflow)")
+    top = value.removeprefix("/Workspace").split("/")[1]
+    if top in ("Shared", "Repos"):
+        raise ValueError(
+            f"must not be under /{top}: every workspace user can manage what is there (folder permissions add up), "
+            "so anyone could edit or delete the alerts; use a folder whose ACL is the stack's own, e.g. the "
+            "deploying principal's home /Users/<id>/lakeflow"
+        )
+    return value
+
+
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 QuartzCron = Annotated[str, AfterValidator(_check_quartz)]
 Principal = Annotated[str, AfterValidator(_check_principal)]
 Email = Annotated[str, AfterValidator(_check_email)]
+WorkspaceFolder = Annotated[str, AfterValidator(_check_workspace_folder)]
 
 
 def _check_identity(value: str) -> str:
@@ -520,6 +534,9 @@ class StackConfig(_Strict):
     schedule_pause_status: PauseStatus
     timezone: Timezone = "UTC"
     run_as: RunAs | None = None
+    workspace_folder: WorkspaceFolder | None = None
+    """Where the alerts and the dashboard live (`<folder>/<env>_monitoring`); default: the run-as
+    principal's home, `/Users/<application id or email>/lakeflow`. Never under `/Shared`."""
     viewers: list[Principal] = []
     runners: list[Principal] = []
     managers: list[Principal] = []
@@ -635,3 +652,15 @@ def personal(spec: PipelineSpec, developer: str) -> PipelineSpec:
         catalog, schema = spec.dr.target.split(".")
         update["dr"] = spec.dr.model_copy(update={"target": f"{catalog}.{own(schema)}"})
     return spec.model_copy(update=update)
+
+
+def monitoring_folder(cfg: StackConfig) -> str | None:
+    """The stack's alerts and dashboard folder: `<workspace folder>/<env>[_<developer>]_monitoring`,
+    the workspace folder defaulting to the run-as principal's home. None: neither is set (the
+    loader reports it)."""
+    base = cfg.workspace_folder
+    if base is None and cfg.run_as:
+        base = f"/Users/{principal_field(cfg.run_as)[1]}/lakeflow"
+    if base is None:
+        return None
+    return f"{base}/{'_'.join(p for p in (cfg.environment, cfg.developer, 'monitoring') if p)}"

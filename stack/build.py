@@ -57,12 +57,11 @@ from settings.models import (
     Severity,
     StackConfig,
     Thresholds,
+    monitoring_folder,
     schedule_period_minutes,
     upstream_tables,
 )
 from stack.naming import physical_name, pipeline_tags
-
-DASHBOARD_FOLDER = "/Shared/lakeflow"
 
 
 async def _let_registrations_run() -> None:
@@ -90,6 +89,11 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             routes={s: cfg.route(s) for s in Severity},
         ),
     )
+    # The alerts and the dashboard live in a folder whose ACL is the stack's own: not under /Shared,
+    # where every workspace user has CAN MANAGE and folder permissions add up.
+    path = monitoring_folder(cfg)
+    assert path is not None  # the loader requires workspaceFolder without runAs
+    folder = alert_folder(path, cfg.viewers, cfg.managers)
     alerting = AlertSettings(
         warehouse_id=cfg.warehouse_id,
         cron=cfg.alert_cron,
@@ -101,7 +105,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         viewers=cfg.viewers,
         managers=cfg.managers,
         # One folder per stack; its ACL covers every alert (one Permissions, not one per alert).
-        folder=alert_folder(f"{DASHBOARD_FOLDER}/{physical_name(cfg, 'alerts')}", cfg.viewers, cfg.managers),
+        folder=folder,
     )
     policy_ids = _cost_guardrails(settings)
 
@@ -223,7 +227,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         "monitoring",
         MonitoringDashboardArgs(
             display_name=f"{physical_name(cfg, 'pipelines')} monitoring",
-            parent_path=DASHBOARD_FOLDER,
+            parent_path=folder.directory.path,  # in the alerts' folder, under its ACL, once it exists
             warehouse_id=cfg.warehouse_id,
             environment=cfg.environment,
             pipelines=list(refs.values()),

@@ -192,13 +192,15 @@ def test_jobs_have_health_rules_and_page_p1_on_failure(plans):
 def test_alert_and_dashboard_permissions_ops_manage_engineers_view(plans):
     # every alert lives in the stack's alert folder and inherits its one ACL
     folder = resource(plans["prod"], "Directory", "alerts-folder")
-    assert folder["inputs"]["path"] == "/Shared/lakeflow/prod_alerts"
+    # the run-as principal's home: not /Shared, where every user can manage what is there
+    path = "/Users/9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04/lakeflow/prod_monitoring"
+    assert folder["inputs"]["path"] == path
     for alert in by_type(plans["prod"], "AlertV2"):
-        assert alert["inputs"]["parentPath"] == "/Shared/lakeflow/prod_alerts"
+        assert alert["inputs"]["parentPath"] == path
         assert folder["urn"] in alert["dependencies"]
     assert not [p for p in by_type(plans["prod"], "Permissions") if "alertV2Id" in p["inputs"]]
     acl = resource(plans["prod"], "Permissions", "alerts-folder-permissions")["inputs"]
-    assert acl["directoryPath"] == "/Shared/lakeflow/prod_alerts"
+    assert acl["directoryPath"] == path
     assert {a["groupName"]: a["permissionLevel"] for a in acl["accessControls"]} == {
         "analysts": "CAN_READ",
         "data-engineers": "CAN_READ",
@@ -214,7 +216,10 @@ def test_alert_and_dashboard_permissions_ops_manage_engineers_view(plans):
 @pytest.mark.parametrize("stack", STACKS)
 def test_dashboard_is_valid_json_every_widget_bound_to_an_existing_dataset_column(plans, stack):
     dash = resource(plans[stack], "Dashboard", "monitoring-dashboard")["inputs"]
-    assert dash["parentPath"] == "/Shared/lakeflow" and dash["displayName"] == f"{stack}_pipelines monitoring"
+    folder = resource(plans[stack], "Directory", "alerts-folder")
+    assert dash["parentPath"] == folder["inputs"]["path"] and dash["displayName"] == f"{stack}_pipelines monitoring"
+    assert folder["urn"] in resource(plans[stack], "Dashboard", "monitoring-dashboard")["dependencies"]
+    assert not folder["inputs"]["path"].removeprefix("/Workspace").startswith(("/Shared/", "/Repos/"))
     spec = json.loads(dash["serializedDashboard"])
     columns = {}
     for ds in spec["datasets"]:

@@ -1002,3 +1002,19 @@ def test_a_decrypted_secret_never_reaches_an_error_message_whatever_it_looks_lik
         load_settings(project_name(project.root), "staging", config, secret_keys, project.root)
     assert "hunter2" not in caught.value.report()
     assert "lakeflow:environment: must not be a secret" in caught.value.report()
+
+
+@pytest.mark.parametrize("folder", ["/Shared/lakeflow", "/Workspace/Shared/team", "/Repos/x"])
+def test_the_alerts_folder_is_never_where_every_user_can_manage_it(project, folder):
+    """Under /Shared every workspace user has CAN MANAGE and folder permissions add up: anyone could
+    edit or delete the P1 alerts, and the provider, ignoring inherited permissions, shows no drift."""
+    project.edit_stack("dev", workspaceFolder=folder)
+    (error,) = [e for e in load_errors(project) if e.key == "lakeflow:workspaceFolder"]
+    assert "every workspace user can manage what is there" in error.message and error.file == DEV
+
+
+def test_a_stack_without_run_as_names_its_alerts_folder(project):
+    project.edit_stack("dev", workspaceFolder=None)
+    (error,) = load_errors(project)
+    assert (error.file, error.key) == (DEV, "lakeflow:workspaceFolder")
+    assert "is required without runAs" in error.message
