@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dr.snapshots import TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
+from dr.snapshots import RESTORE_CONFIG, TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
 from settings.errors import ConfigErrors
 from settings.input_files import FileRefused, read_outputs
 from settings.loader import StackSettings
@@ -172,7 +172,11 @@ def _steps(
             pause,
             "The snapshot job must not copy a damaged table over the snapshot you restore from, and no job may "
             "start the pipeline mid-restore"
-            + (f" (the schedules of {', '.join(p.name for p in dependents)} run it first)" if dependents else "")
+            + (
+                f" (the jobs of {', '.join(p.name for p in dependents)} run it first or start on its table updates)"
+                if dependents
+                else ""
+            )
             + ". The pause is drift on purpose: the `pulumi up` of the last step undoes it.",
         )
     )
@@ -189,41 +193,68 @@ def _steps(
             "Choose the snapshot version",
             "sql",
             [f"DESCRIBE HISTORY {s.snapshot}" for s in chosen],
-            "Each row is one snapshot (a CREATE OR REPLACE TABLE … DEEP CLONE). Without VERSION or TIMESTAMP "
+            "Each row is one snapshot (a CREATE OR REPLACE TABLE … AS SELECT). Without VERSION or TIMESTAMP "
             "the restore takes the latest; the history reaches back "
             f"{spec.dr.retention_days if spec.dr else 0} days.",
         )
     )
     steps.append(
         Step(
-            "Recreate the critical tables from their snapshots",
+            "Put the chosen snapshot into the restore tables",
             "sql",
             [restore_sql(s, version, timestamp) for s in chosen],
-            "Run with the pipeline stopped. The table keeps its name, so grants on it and readers of it are unchanged.",
+            "A plain Delta table beside each snapshot. The pipeline's own tables are never written here: "
+            "Databricks refuses CREATE OR REPLACE on streaming tables and materialized views (docs/adr/0006).",
         )
     )
     steps.append(
         Step(
-            "Verify the restored tables against their snapshots",
+            "Check the restore tables against their snapshot",
             "sql",
             [_count_check(s, version, timestamp) for s in chosen],
-            "Counts must match before the pipeline runs again and writes to them.",
+            "The two counts must match.",
         )
     )
+    refill = [s.table for s in chosen if s.kind == "streaming_table"]
+    recompute = [s.table for s in chosen if s.kind != "streaming_table"]
     rest = [t for t in spec.tables if t not in critical]
-    body = json.dumps({"full_refresh_selection": rest}) if rest else None
+    selection = [*refill, *recompute, *rest]
+    body = json.dumps({"full_refresh_selection": selection})
+    why = []
+    if refill:
+        why.append(
+            f"{', '.join(refill)}: emptied and refilled by the pipeline from the restore tables (its code reads "
+            f"the configuration {RESTORE_CONFIG}<table>; check it does before you start, docs/adr/0006), then from "
+            "what the sources still hold"
+        )
+    if recompute:
+        why.append(f"{', '.join(recompute)}: materialized views, recomputed from their sources")
+    if rest:
+        why.append(f"{', '.join(rest)}: not snapshotted, rebuilt from source (guide 10.3)")
     steps.append(
         Step(
-            "Rebuild the non-critical tables (guide 10.3) and resume the pipeline",
+            "Rebuild through the pipeline and resume it",
             "shell",
-            [
-                f'databricks pipelines start-update "$PIPELINE_ID" --json {shlex.quote(body)}'
-                if body
-                else 'databricks pipelines start-update "$PIPELINE_ID"'
-            ],
-            "Full refresh of the tables that are not snapshotted: "
-            + (", ".join(rest) if rest else "none; an incremental update resumes processing")
-            + ". The restored tables continue incrementally from their restored state.",
+            [f'databricks pipelines start-update "$PIPELINE_ID" --json {shlex.quote(body)}'],
+            "Full refresh of " + "; ".join(why) + ". Wait for the update to COMPLETE.",
+        )
+    )
+    steps.append(
+        Step(
+            "Verify the rebuilt tables",
+            "sql",
+            [_rebuilt_check(s) for s in chosen],
+            "A refilled streaming table holds at least the restored rows; a materialized view is what its sources "
+            "give now (the restore table shows what it held).",
+        )
+    )
+    steps.append(
+        Step(
+            "Drop the restore tables",
+            "sql",
+            [f"DROP TABLE IF EXISTS {s.restore}" for s in chosen],
+            "Once the counts are right: while a restore table exists, every later full refresh would refill from it "
+            "again.",
         )
     )
     steps.append(
@@ -280,8 +311,14 @@ def _pause_command(job_var: str, settings: dict[str, Any]) -> str:
 
 def _count_check(s: Snapshot, version: int | None, timestamp: str | None) -> str:
     return (
-        f"SELECT (SELECT COUNT(*) FROM {s.source}) AS restored_rows, "
+        f"SELECT (SELECT COUNT(*) FROM {s.restore}) AS restore_rows, "
         f"(SELECT COUNT(*) FROM {s.snapshot}{as_of(version, timestamp)}) AS snapshot_rows"
+    )
+
+
+def _rebuilt_check(s: Snapshot) -> str:
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {s.source}) AS rebuilt_rows, (SELECT COUNT(*) FROM {s.restore}) AS restore_rows"
     )
 
 

@@ -1,10 +1,19 @@
 """Snapshots of a pipeline's critical tables: names, SQL, and the schedule derived from the RPO.
 
-A snapshot is `<dr catalog>.<dr schema>.<table>_dr_snapshot`, refreshed by
-`CREATE OR REPLACE TABLE … DEEP CLONE <source>`. Re-cloning into an existing clone copies only
-new files, and each refresh is a new Delta version of the snapshot table, so its history is the
-restore window: the snapshot's table properties keep log and deleted files for `retention_days`,
-and a restore picks `VERSION AS OF` / `TIMESTAMP AS OF` inside it.
+A snapshot is `<dr catalog>.<dr schema>.<table>_dr_snapshot`, a plain Delta table refreshed by
+`CREATE OR REPLACE TABLE … AS SELECT * FROM <source>` (docs/adr/0006). The tables a pipeline
+publishes are streaming tables and materialized views, which Databricks does not deep-clone
+without `WITH HISTORY`, nor at a point in time (DELTA_DEEP_CLONE_MV_ST_ERROR,
+DELTA_DEEP_CLONE_STREAMING_TABLE_ERROR); any reader may SELECT them. Each refresh is a new Delta
+version of the snapshot table, so its history is the restore window: its table properties keep
+log and deleted files for `retention_days`, and a restore picks `VERSION AS OF` / `TIMESTAMP AS
+OF` inside it (time travel on a plain Delta table, which is allowed).
+
+A restore never writes a pipeline's table (Databricks refuses `CREATE OR REPLACE` on them:
+STREAMING_TABLE_OPERATION_NOT_ALLOWED.CREATE_OR_REPLACE,
+MATERIALIZED_VIEW_OPERATION_NOT_ALLOWED.REPLACE_DELTA_LIVE_TABLE): it clones the chosen snapshot
+version into `<table>_dr_restore` beside it, and the pipeline refills its streaming table from
+there on a full refresh (`RESTORE_CONFIG`, dr/restore.py).
 """
 
 from __future__ import annotations
@@ -15,6 +24,10 @@ from dataclasses import dataclass
 from settings.models import DisasterRecovery, PipelineSpec, StackConfig, quoted
 
 SUFFIX = "_dr_snapshot"
+RESTORE_SUFFIX = "_dr_restore"
+RESTORE_CONFIG = "lakeflow.dr.restore."
+"""Pipeline configuration `lakeflow.dr.restore.<table>` = the table a full refresh refills that
+streaming table from, when it exists (the pipeline code's side of the contract: docs/adr/0006)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,12 @@ class Snapshot:
     snapshot: str
     """`catalog.schema.table_dr_snapshot` in the DR schema."""
     rpo_minutes: int
+    kind: str = "streaming_table"
+    """`streaming_table` or `materialized_view` (settings.models.CriticalTable.kind)."""
+    restore: str = ""
+    """`catalog.schema.table_dr_restore`: where a restore puts the chosen snapshot version."""
+    restore_name: str = ""
+    """The same, unquoted (`catalog.schema.table_dr_restore`), as the pipeline configuration holds it."""
 
 
 def snapshot_schema(spec: PipelineSpec, cfg: StackConfig) -> tuple[str, str]:
@@ -51,6 +70,9 @@ def snapshots(spec: PipelineSpec, cfg: StackConfig) -> list[Snapshot]:
             source=qualified(spec.catalog, spec.data_schema, t.name),
             snapshot=qualified(catalog, schema, t.name + SUFFIX),
             rpo_minutes=spec.dr.rpo_of(t),
+            kind=t.kind,
+            restore=qualified(catalog, schema, t.name + RESTORE_SUFFIX),
+            restore_name=f"{catalog}.{schema}.{t.name}{RESTORE_SUFFIX}",
         )
         for t in spec.dr.critical_tables
     ]
@@ -67,20 +89,23 @@ def retention_properties(retention_days: int) -> dict[str, str]:
 
 
 def snapshot_sql(s: Snapshot, dr: DisasterRecovery) -> str:
+    """A new version of the snapshot table holding the source's rows now (a streaming table or a
+    materialized view: read, never cloned)."""
     props = ",\n  ".join(f"'{k}' = '{v}'" for k, v in retention_properties(dr.retention_days).items())
-    return f"CREATE OR REPLACE TABLE {s.snapshot}\nDEEP CLONE {s.source}\nTBLPROPERTIES (\n  {props}\n)"
+    return f"CREATE OR REPLACE TABLE {s.snapshot}\nTBLPROPERTIES (\n  {props}\n)\nAS SELECT * FROM {s.source}"
 
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$")
 
 
 def restore_sql(s: Snapshot, version: int | None = None, timestamp: str | None = None) -> str:
-    """Recreate the table from its snapshot (guide 10.3), optionally as of an earlier snapshot."""
+    """The chosen snapshot version (guide 10.3) as the restore table beside the snapshot: a deep
+    clone of one plain Delta table into another, at a point of the snapshot's history."""
     if version is not None and timestamp is not None:
         raise ValueError("give a version or a timestamp, not both")
     if timestamp is not None and not TIMESTAMP.fullmatch(timestamp):
         raise ValueError(f"{timestamp!r} is not a timestamp such as 2026-11-28T06:00:00Z")
-    return f"CREATE OR REPLACE TABLE {s.source}\nDEEP CLONE {s.snapshot}{as_of(version, timestamp)}"
+    return f"CREATE OR REPLACE TABLE {s.restore}\nDEEP CLONE {s.snapshot}{as_of(version, timestamp)}"
 
 
 def as_of(version: int | None, timestamp: str | None) -> str:

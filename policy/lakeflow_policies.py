@@ -296,7 +296,8 @@ def _alerts_in_production(args: StackValidationArgs, report: ReportViolation) ->
             report("Production pipeline has no alert reading its event log (guide 6: every pipeline watched).", r.urn)
 
 
-_CLONE = re.compile(r"CREATE OR REPLACE TABLE\s+(\S+_dr_snapshot`?)\s+DEEP CLONE", re.I)
+# A DR snapshot statement (dr/snapshots.py): `CREATE OR REPLACE TABLE <x>_dr_snapshot …`.
+_SNAPSHOT = re.compile(r"CREATE OR REPLACE TABLE\s+(\S+_dr_snapshot`?)\s", re.I)
 _RETENTION = re.compile(
     r"'(delta\.(?:logRetentionDuration|deletedFileRetentionDuration))'\s*=\s*'interval (\d+) days'", re.I
 )
@@ -304,8 +305,15 @@ _RETENTION = re.compile(
 
 def _snapshot_keeps_history(args: ResourceValidationArgs, report: ReportViolation) -> None:
     text = str(args.props.get("queryText", "")) if args.resource_type == QUERY else ""
-    if not _CLONE.search(text):
+    if not _SNAPSHOT.search(text):
         return
+    if re.search(r"\bDEEP\s+CLONE\b", text, re.I) and not re.search(r"\bWITH\s+HISTORY\b", text, re.I):
+        report(
+            "DR snapshot deep-clones the pipeline's table: Databricks refuses a deep clone of a streaming table or "
+            "materialized view without WITH HISTORY (DELTA_DEEP_CLONE_MV_ST_ERROR.REQUIRES_WITH_HISTORY); read it "
+            "with CREATE OR REPLACE TABLE … AS SELECT (docs/adr/0006).",
+            None,
+        )
     minimum = args.get_config().get("minRetentionDays", 7)
     days = {key.lower(): int(n) for key, n in _RETENTION.findall(text)}
     for key in ("delta.logRetentionDuration", "delta.deletedFileRetentionDuration"):
@@ -321,7 +329,7 @@ def _snapshots_in_production(args: StackValidationArgs, report: ReportViolation)
     config = args.get_config()
     prod = [r for r in args.resources if r.resource_type == PIPELINE and _production(r.props, config)]
     snapshots = [
-        r for r in args.resources if r.resource_type == QUERY and _CLONE.search(str(r.props.get("queryText", "")))
+        r for r in args.resources if r.resource_type == QUERY and _SNAPSHOT.search(str(r.props.get("queryText", "")))
     ]
     if prod and not snapshots:
         report(

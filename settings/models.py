@@ -333,10 +333,18 @@ RpoMinutes = Literal[5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=255)]
 
 
+TableKind = Literal["streaming_table", "materialized_view"]
+
+
 class CriticalTable(_Strict):
     name: Identifier
     rpo_minutes: RpoMinutes | None = None
     """Tighter than the pipeline's `dr.rpo_minutes` for this table."""
+    kind: TableKind = "streaming_table"
+    """What the pipeline publishes it as, which decides how it is restored (docs/adr/0006): a
+    streaming table holds data its sources may no longer have (the usual reason a table is
+    critical) and is refilled from the snapshot by the pipeline; a materialized view is
+    recomputed from its sources by a full refresh."""
 
 
 class DisasterRecovery(_Strict):

@@ -43,7 +43,7 @@ from components.disaster_recovery import (
     SnapshotStoreArgs,
     SnapshotTask,
 )
-from dr.snapshots import snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
+from dr.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
 from monitoring.queries import PipelineRef
 from settings.loader import NAMESPACE, StackSettings
 from settings.models import (
@@ -130,7 +130,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             channel=spec.channel,
             edition=spec.edition,
             clusters=spec.clusters,
-            configuration=spec.configuration,
+            configuration={**spec.configuration, **restore_configuration(spec, cfg)},
             notifications=[*failure_notifications, *spec.notifications],
             run_as=cfg.run_as,
             tags=pipeline_tags(cfg, spec),
@@ -311,6 +311,13 @@ def alert_thresholds(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) 
     t = spec.monitoring.thresholds
     period = schedule_period_minutes(spec, pipelines)
     return t.model_copy(update={"processing_lag_minutes": t.processing_lag_minutes + period}) if period else t
+
+
+def restore_configuration(spec: PipelineSpec, cfg: StackConfig) -> dict[str, str]:
+    """`lakeflow.dr.restore.<table>` = its restore table, for each critical streaming table of a
+    stack that takes snapshots: on a full refresh the pipeline's code refills the table from there
+    when it exists (docs/adr/0006). Constant, so a restore changes nothing Pulumi manages."""
+    return {f"{RESTORE_CONFIG}{s.table}": s.restore_name for s in snapshots(spec, cfg) if s.kind == "streaming_table"}
 
 
 def canary_filter(column: str, percent: int) -> str:

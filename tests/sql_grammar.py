@@ -68,3 +68,27 @@ def parse_clone(sql: str) -> Clone:
         timestamp=value if kind == "TIMESTAMP" else None,
         properties=properties,
     )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    target: str
+    source: str
+    properties: dict[str, str]
+
+
+def parse_snapshot(sql: str) -> Snapshot:
+    """`CREATE OR REPLACE TABLE t TBLPROPERTIES (...) AS SELECT * FROM s`, parsed whole by sqlglot:
+    the pipeline's table is only read (a streaming table or materialized view is never a CLONE
+    source without WITH HISTORY, docs/adr/0006)."""
+    tree = parse(sql)
+    assert isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE", sql
+    query = tree.expression
+    assert isinstance(query, exp.Select) and [e.sql() for e in query.expressions] == ["*"], sql
+    (source,) = list(query.find_all(exp.Table))
+    assert "CLONE" not in sql.upper(), sql
+    return Snapshot(
+        target=".".join(p.name for p in tree.this.find(exp.Table).parts),  # type: ignore[union-attr]
+        source=".".join(p.name for p in source.parts),
+        properties={p.name: p.text("value") for p in tree.find_all(exp.Property)},
+    )

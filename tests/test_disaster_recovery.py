@@ -7,6 +7,7 @@ import base64
 import json
 
 import pytest
+from sqlglot import exp
 
 from dr import restore
 from dr.snapshots import snapshot_schedule
@@ -14,7 +15,7 @@ from offline.plan import plan_stack
 from settings.errors import ConfigErrors
 from settings.models import SECRET_KEYS
 from tests.conftest import ROOT, by_type, resource
-from tests.sql_grammar import parse, parse_clone
+from tests.sql_grammar import parse, parse_clone, parse_snapshot
 from tests.test_monitoring import routed
 from tests.test_settings_validation import error_at, load_errors
 
@@ -50,9 +51,10 @@ def test_every_critical_table_has_a_snapshot_query_and_task(plans, stack):
             assert query["urn"] in job["dependencies"]
             assert task["sqlTask"]["warehouseId"] == query["inputs"]["warehouseId"]
             assert task["maxRetries"] == 2 and task["retryOnTimeout"] is True
-            clone = parse_clone(query["inputs"]["queryText"])
-            assert clone.source == f"{stack}.{_schema(stack, pipeline)}.{table}"
-            assert clone.target.endswith(f".{table}_dr_snapshot") and clone.target.startswith(f"{stack}_dr.")
+            # the pipeline's table (a streaming table or materialized view) is read, never cloned
+            snap = parse_snapshot(query["inputs"]["queryText"])
+            assert snap.source == f"{stack}.{_schema(stack, pipeline)}.{table}"
+            assert snap.target.endswith(f".{table}_dr_snapshot") and snap.target.startswith(f"{stack}_dr.")
         assert inputs["maxConcurrentRuns"] == 1
         assert inputs["schedule"]["pauseStatus"] == "UNPAUSED"
         assert f"make dr-restore STACK={stack} PIPELINE={pipeline}" in inputs["description"]
@@ -70,14 +72,14 @@ def test_snapshot_sql_keeps_history_for_the_retention_window(plans):
     for query in by_type(plans["prod"], "Query"):
         pipeline = query["name"].split("-snapshot-")[0]
         days = f"interval {retention[pipeline]} days"
-        assert parse_clone(query["inputs"]["queryText"]).properties == {
+        assert parse_snapshot(query["inputs"]["queryText"]).properties == {
             "delta.logRetentionDuration": days,
             "delta.deletedFileRetentionDuration": days,
         }
 
 
 def test_snapshot_targets_default_to_the_dr_catalog_and_follow_dr_target(plans):
-    targets = {q["name"]: parse_clone(q["inputs"]["queryText"]).target for q in by_type(plans["prod"], "Query")}
+    targets = {q["name"]: parse_snapshot(q["inputs"]["queryText"]).target for q in by_type(plans["prod"], "Query")}
     assert targets == {
         "sales_pipeline-snapshot-gold_daily_sales": "prod_dr.sales.gold_daily_sales_dr_snapshot",
         "customer_360-snapshot-customer_profile": "prod_dr.customer.customer_profile_dr_snapshot",
@@ -176,7 +178,7 @@ def test_config_backup_holds_the_resolved_settings_without_secrets(plans):
     assert sales["physical_name"] == "prod_sales_pipeline"
     assert sales["spec"]["target"] == "prod.sales"  # variables resolved
     assert sales["spec"]["clusters"][0]["autoscale"]["max_workers"] == 20  # prod's value
-    assert sales["spec"]["dr"]["critical_tables"] == [{"name": "gold_daily_sales"}]
+    assert sales["spec"]["dr"]["critical_tables"] == [{"name": "gold_daily_sales", "kind": "materialized_view"}]
     assert backup["config"]["drCatalog"] == "prod_dr"
     assert not SECRET_KEYS & set(backup["config"])
     assert backup["secrets_not_backed_up"] == ["pagerdutyIntegrationKey", "slackWebhookUrl"]
@@ -273,32 +275,52 @@ def test_critical_tables_must_be_declared_tables(project):
 # --- the restore plan ------------------------------------------------------------------------------
 
 
-def test_restore_plan_orders_the_steps_and_its_sql_parses(project):
-    plan = restore.restore_plan(project.load("prod"), "sales_pipeline")
-    titles = [s.title for s in plan.steps]
-    assert titles == [
+def _written(statement: str) -> str | None:
+    """The table a statement creates, replaces or drops (None for a read)."""
+    tree = parse(statement) if not statement.startswith("CREATE OR REPLACE TABLE") else None
+    if tree is None:
+        return parse_clone(statement).target
+    if isinstance(tree, (exp.Drop, exp.Create, exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        return ".".join(p.name for p in tree.find(exp.Table).parts)  # type: ignore[union-attr]
+    return None
+
+
+def test_restore_plan_orders_the_steps_and_never_writes_a_pipeline_table(project):
+    """Databricks refuses CREATE OR REPLACE on streaming tables and materialized views
+    (STREAMING_TABLE_OPERATION_NOT_ALLOWED.CREATE_OR_REPLACE, MATERIALIZED_VIEW_OPERATION_NOT_ALLOWED.
+    REPLACE_DELTA_LIVE_TABLE): the restore writes only its own restore tables; the pipeline rebuilds."""
+    settings = project.load("prod")
+    plan = restore.restore_plan(settings, "sales_pipeline")
+    assert [s.title for s in plan.steps] == [
         "Look up the pipeline and its jobs",
         "Pause what would write during the restore",
         "Stop the pipeline",
         "Choose the snapshot version",
-        "Recreate the critical tables from their snapshots",
-        "Verify the restored tables against their snapshots",
-        "Rebuild the non-critical tables (guide 10.3) and resume the pipeline",
+        "Put the chosen snapshot into the restore tables",
+        "Check the restore tables against their snapshot",
+        "Rebuild through the pipeline and resume it",
+        "Verify the rebuilt tables",
+        "Drop the restore tables",
         "Resume the schedules",
     ]
     steps = {s.title: s for s in plan.steps}
-    (sql,) = steps["Recreate the critical tables from their snapshots"].commands
-    clone = parse_clone(sql)
-    assert (clone.target, clone.source) == ("prod.sales.gold_daily_sales", "prod_dr.sales.gold_daily_sales_dr_snapshot")
+    (sql,) = steps["Put the chosen snapshot into the restore tables"].commands
+    clone = parse_clone(sql)  # a plain Delta snapshot into a plain Delta restore table
+    assert (clone.target, clone.source) == (
+        "prod_dr.sales.gold_daily_sales_dr_restore",
+        "prod_dr.sales.gold_daily_sales_dr_snapshot",
+    )
     assert clone.version is None and clone.timestamp is None
-    for step in plan.steps:
-        if step.kind == "sql":
-            for statement in step.commands:
-                if not statement.startswith("CREATE"):
-                    parse(statement)
-    # guide 10.3's plain full refresh would recompute the restored table: only the others are refreshed
-    (refresh,) = steps["Rebuild the non-critical tables (guide 10.3) and resume the pipeline"].commands
-    assert json.loads(refresh.split("--json ", 1)[1].strip("'")) == {"full_refresh_selection": ["silver_orders"]}
+    for name in ("sales_pipeline", "customer_360", "invoice_ingest"):
+        for step in restore.restore_plan(settings, name, timestamp="2026-11-28T06:00:00Z").steps:
+            for statement in step.commands if step.kind == "sql" else []:
+                written = _written(statement)
+                assert written is None or written.endswith("_dr_restore"), statement
+    # the critical materialized view is recomputed, the non-critical table rebuilt from source
+    (refresh,) = steps["Rebuild through the pipeline and resume it"].commands
+    assert json.loads(refresh.split("--json ", 1)[1].strip("'")) == {
+        "full_refresh_selection": ["gold_daily_sales", "silver_orders"]
+    }
     pause = steps["Pause what would write during the restore"].commands
     assert any('"0 30 * * * ?"' in c and '"PAUSED"' in c and "$SNAPSHOT_JOB_ID" in c for c in pause)
     assert any('"0 0 */6 * * ?"' in c and '"$JOB_ID"' in c for c in pause)
@@ -309,19 +331,41 @@ def test_restore_plan_orders_the_steps_and_its_sql_parses(project):
     assert trigger["pause_status"] == "PAUSED"
     assert trigger["table_update"]["table_names"] == ["prod.sales.silver_orders", "prod.sales.gold_daily_sales"]
     assert "JOB_ID_CUSTOMER_360=" in steps["Look up the pipeline and its jobs"].commands[2]
+    assert steps["Drop the restore tables"].commands == [
+        "DROP TABLE IF EXISTS `prod_dr`.`sales`.`gold_daily_sales_dr_restore`"
+    ]
+
+
+def test_a_streaming_table_is_refilled_by_the_pipeline_from_its_restore_table(project, plans):
+    """The pipeline is told where each critical streaming table's restore table is (a constant
+    configuration key): on a full refresh its code refills the table from there (docs/adr/0006)."""
+    config = resource(plans["prod"], "Pipeline", "invoice_ingest-pipeline")["inputs"]["configuration"]
+    assert config["lakeflow.dr.restore.invoices"] == "prod_dr.finance_invoices.invoices_dr_restore"
+    # materialized views are recomputed, not refilled; stacks without snapshots say nothing
+    sales = resource(plans["prod"], "Pipeline", "sales_pipeline-pipeline")["inputs"].get("configuration", {})
+    assert not [k for k in sales if k.startswith("lakeflow.dr.")]
+    dev = resource(plans["dev"], "Pipeline", "invoice_ingest-pipeline")["inputs"].get("configuration", {})
+    assert not [k for k in dev if k.startswith("lakeflow.dr.")]
+    plan = restore.restore_plan(project.load("prod"), "invoice_ingest")
+    (refresh,) = next(s for s in plan.steps if s.title.startswith("Rebuild")).commands
+    assert json.loads(refresh.split("--json ", 1)[1].strip("'")) == {
+        "full_refresh_selection": ["invoices", "invoices_raw"]
+    }
+    assert "lakeflow.dr.restore.<table>" in next(s for s in plan.steps if s.title.startswith("Rebuild")).note
 
 
 def test_restore_to_a_point_in_time(project):
     settings = project.load("prod")
     plan = restore.restore_plan(settings, "customer_360", timestamp="2026-11-28T06:00:00Z")
-    sql = next(s for s in plan.steps if s.title.startswith("Recreate")).commands
+    sql = next(s for s in plan.steps if s.title.startswith("Put")).commands
     assert [parse_clone(s).timestamp for s in sql] == ["2026-11-28T06:00:00Z"] * 2
     plan = restore.restore_plan(settings, "customer_360", table="customer_segments", version=7)
-    (sql,) = next(s for s in plan.steps if s.title.startswith("Recreate")).commands
-    assert parse_clone(sql).version == 7 and parse_clone(sql).target == "prod.customer.customer_segments"
-    # every table critical: an incremental update resumes, nothing is fully refreshed
+    (sql,) = next(s for s in plan.steps if s.title.startswith("Put")).commands
+    clone = parse_clone(sql)
+    assert clone.version == 7 and clone.target == "prod_dr.customer.customer_segments_dr_restore"
+    # only the chosen table is rebuilt: customer_profile, not chosen, keeps its data
     (refresh,) = next(s for s in plan.steps if s.title.startswith("Rebuild")).commands
-    assert refresh == 'databricks pipelines start-update "$PIPELINE_ID"'
+    assert json.loads(refresh.split("--json ", 1)[1].strip("'")) == {"full_refresh_selection": ["customer_segments"]}
 
 
 def test_restore_plan_uses_saved_outputs(project, tmp_path, capsys):

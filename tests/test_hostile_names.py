@@ -374,6 +374,22 @@ def _read_only(tree: exp.Expression, sql: str) -> None:
     assert not list(tree.find_all(*FORBIDDEN)), f"{[type(n).__name__ for n in tree.find_all(*FORBIDDEN)]}:\n{sql}"
 
 
+def _allowed(tree: exp.Expression, sql: str) -> None:
+    """A read; or one of the two writes the DR statements make, each to a table of its own: the snapshot
+    (`CREATE OR REPLACE TABLE <x>_dr_snapshot … AS SELECT`, a read of the pipeline's table) and dropping a
+    restore table (`DROP TABLE IF EXISTS <x>_dr_restore`)."""
+    written = tree.find(exp.Table)
+    if isinstance(tree, exp.Create):
+        assert tree.args.get("replace") and tree.kind == "TABLE" and written is not None, sql
+        assert written.name.endswith("_dr_snapshot"), sql
+        _read_only(tree.expression, sql)
+    elif isinstance(tree, exp.Drop):
+        assert tree.kind == "TABLE" and tree.args.get("exists") and written is not None, sql
+        assert written.name.endswith("_dr_restore"), sql
+    else:
+        _read_only(tree, sql)
+
+
 def _clone_pieces(sql: str) -> list[exp.Expression]:
     """`CREATE OR REPLACE TABLE <target> DEEP CLONE <source> [<temporal>] [TBLPROPERTIES (...)]`, which sqlglot
     keeps as a Command, as three statements it parses: SELECT from the target, SELECT from the source as of its
@@ -418,7 +434,7 @@ def assert_same_statement(hostile: str, plain: str, name: str) -> None:
         h_trees, p_trees = _clone_pieces(hostile), _clone_pieces(plain)
     else:
         h_trees, p_trees = [_parse(hostile)], [_parse(plain)]
-        _read_only(h_trees[0], hostile)
+        _allowed(h_trees[0], hostile)
     for h_tree, p_tree in zip(h_trees, p_trees, strict=True):
         assert repr(_renamed(h_tree, name)) == repr(p_tree), hostile
         for node in h_tree.find_all(exp.Identifier, exp.Literal):

@@ -173,6 +173,17 @@ def test_policy_passes_then_fires(plans, name):
     assert all(v.urn for v in found)
 
 
+def test_a_snapshot_that_deep_clones_a_pipeline_table_is_refused(plans):
+    """The shape every snapshot had before docs/adr/0006: Databricks refuses it on streaming tables and
+    materialized views (DELTA_DEEP_CLONE_MV_ST_ERROR.REQUIRES_WITH_HISTORY), so every run failed."""
+    plan = copy.deepcopy(plans["prod"].to_json())
+    query = snapshot_query(plan)["inputs"]
+    target, source = query["queryText"].split("\n")[0].split()[-1], query["queryText"].rsplit(" ", 1)[-1]
+    query["queryText"] = f"CREATE OR REPLACE TABLE {target}\nDEEP CLONE {source}"
+    found = [v for v in check(plan, {}) if v.policy == "dr-snapshot-keeps-history"]
+    assert any("REQUIRES_WITH_HISTORY" in v.message for v in found), [v.message for v in found]
+
+
 def test_secret_values_are_not_flagged_by_the_secrets_rule(plans):
     plan = copy.deepcopy(plans["prod"].to_json())
     pipeline_of(plan)["inputs"]["configuration"]["api_token"] = "[secret]"
