@@ -13,8 +13,8 @@ that takes each pipeline's snapshots.
                                   by every deploy that changes them (guide 10.2 step 1).
 
 `PipelineSnapshots` (one per pipeline with critical tables). Children:
-  - `<name>-snapshot-<table>`     databricks.Query: the table's DEEP CLONE statement (a Job's
-                                  sql_task runs saved queries only).
+  - `<name>-snapshot-<table>`     databricks.Query: the table's `CREATE OR REPLACE TABLE … AS SELECT`
+                                  statement (docs/adr/0006; a Job's sql_task runs saved queries only).
   - `<name>-snapshot-<table>-permissions`  databricks.Permissions: the job's identity may run it.
   - `<name>-snapshot-job`         databricks.Job: one sql_task per table, on the RPO's schedule,
                                   retried, failures and overruns to the P2 route.
@@ -70,11 +70,16 @@ class SnapshotStore(pulumi.ComponentResource):
                 key,
                 catalog_name=catalog,
                 name=schema,
-                comment="DR snapshots (DEEP CLONE) of pipeline tables: docs/runbooks/disaster-recovery.md",
+                comment="DR snapshots of pipeline tables (docs/adr/0006): docs/runbooks/disaster-recovery.md",
                 opts=keep,
             )
+            # Readers (the stack's managers) run restores: they create, check and drop the
+            # `<table>_dr_restore` tables here (docs/adr/0006); only the writer replaces snapshots.
             grants = self._grants(
-                args.readers, ["SELECT", "USE_SCHEMA"], args.writer, ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"]
+                args.readers,
+                ["CREATE_TABLE", "SELECT", "USE_SCHEMA"],
+                args.writer,
+                ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"],
             )
             if grants:
                 databricks.Grants(
@@ -217,7 +222,7 @@ class PipelineSnapshots(pulumi.ComponentResource):
                 )
                 for task in args.tasks
             ],
-            # A clone running into the next one would only contend for the same files.
+            # A snapshot running into the next one would only contend for the same table.
             max_concurrent_runs=1,
             schedule=databricks.JobScheduleArgs(
                 quartz_cron_expression=args.cron, timezone_id=args.timezone, pause_status=args.pause_status.value

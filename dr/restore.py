@@ -1,16 +1,19 @@
 """`make dr-restore STACK=<stack> PIPELINE=<name> [TABLE=...] [VERSION=...|TIMESTAMP=...]`
 
-Prints the ordered restore plan of one pipeline (guide 10.3) for this stack, with its real names:
-pause what would write during the restore, stop the pipeline, recreate each critical table from
-its snapshot (`CREATE OR REPLACE TABLE … DEEP CLONE … [VERSION|TIMESTAMP AS OF …]`), then fully
-refresh only the non-critical tables, verify, and resume. It changes nothing itself: a person
-runs it, step by step (docs/runbooks/disaster-recovery.md).
+Prints the ordered restore plan of one pipeline (guide 10.3) for this stack, with its real names
+(docs/adr/0006): pause what would write during the restore, stop the pipeline, clone the chosen
+snapshot version into a restore table beside it (`CREATE OR REPLACE TABLE <t>_dr_restore DEEP
+CLONE <t>_dr_snapshot [VERSION|TIMESTAMP AS OF …]`, plain Delta tables only), fully refresh the
+chosen and the non-critical tables (a streaming table is refilled by the pipeline from its restore
+table, a materialized view recomputed), verify, drop the restore tables, and resume. It never
+writes a pipeline's table and changes nothing itself: a person runs it, step by step
+(docs/runbooks/disaster-recovery.md).
 
 Ids come from the stack's outputs: pass `OUTPUTS=<file>` (saved `pulumi stack output --json`),
 or the plan reads them with `pulumi stack output` when you run it.
 
-Guide 10.3 starts a *full* refresh after restoring; that would recompute the restored tables
-from source and throw the restore away. Here the refresh selects the non-critical tables only.
+Critical tables not chosen (TABLE=) keep their data: the full refresh selects only the chosen
+and the non-critical tables.
 """
 
 from __future__ import annotations

@@ -348,7 +348,7 @@ class CriticalTable(_Strict):
 
 
 class DisasterRecovery(_Strict):
-    """Guide 10: deep-clone snapshots of the critical tables (its `get_critical_tables`)."""
+    """Guide 10: snapshots (docs/adr/0006) of the critical tables (its `get_critical_tables`)."""
 
     critical_tables: list[CriticalTable] = Field(min_length=1)
     target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")

@@ -156,7 +156,8 @@ def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
             "principal": "9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04",
             "privileges": ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"],
         },
-        {"principal": "platform-ops", "privileges": ["SELECT", "USE_SCHEMA"]},
+        # managers run restores: they create the <table>_dr_restore tables here (docs/adr/0006)
+        {"principal": "platform-ops", "privileges": ["CREATE_TABLE", "SELECT", "USE_SCHEMA"]},
     ]
     query = resource(plans["prod"], "Permissions", "sales_pipeline-snapshot-gold_daily_sales-permissions")
     levels = {

@@ -31,15 +31,11 @@ def _unreleased(root: Path) -> None:
     path.write_text(text)
 
 
-def _move_alert_folder(root: Path) -> None:
-    edit(root / "stack" / "build.py", "physical_name(cfg, 'alerts')", "physical_name(cfg, 'alerting')")
-
-
-def _move_dashboard_folder(root: Path) -> None:
+def _move_monitoring_folder(root: Path) -> None:
     edit(
-        root / "stack" / "build.py",
-        'DASHBOARD_FOLDER = "/Shared/lakeflow"',
-        'DASHBOARD_FOLDER = "/Shared/lakeflow-ops"',
+        root / "Pulumi.dev.yaml",
+        "lakeflow:workspaceFolder: /Users/dev-deployer@example.com/lakeflow",
+        "lakeflow:workspaceFolder: /Users/dev-deployer@example.com/lakeflow-ops",
     )
 
 
@@ -69,8 +65,7 @@ SCENARIOS = {
             "https://github.com/example-org/customer-pipelines.git",
         ),
     ),
-    "moved alert folder (Directory path, AlertV2 parent_path)": (None, _move_alert_folder),
-    "moved dashboard folder (Directory path, Dashboard parent_path)": (None, _move_dashboard_folder),
+    "moved monitoring folder (Directory path, AlertV2 and Dashboard parent_path)": (None, _move_monitoring_folder),
     "alert email addresses": (
         None,
         lambda root: edit(root / "Pulumi.dev.yaml", "dataeng-dev@example.com", "dataeng-alerts@example.com"),
