@@ -11,7 +11,7 @@ STACK  ?= dev
 export STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
 	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW
 
-.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health validate-release rehearse-upgrade engine preview
+.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,13 @@ dr-restore: $(STAMP)
 health: $(STAMP)
 	@$(BIN)/python -m ops.health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json)
+
+## preflight: check in the workspace what STACK assumes but does not create (catalogs and grants, DR catalog,
+##            SQL warehouse, system tables, run-as principal, Git credentials, folders, pipeline code, landing
+##            volumes), each missing one with its fix; before the first deploy (docs/going-live.md); [JSON=1];
+##            exit 0 all present, 1 something missing, 2 could not check
+preflight: $(STAMP)
+	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
 ##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]

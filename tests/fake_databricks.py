@@ -2,7 +2,8 @@
 
 The day-2 commands talk to it through the real Databricks SDK and real HTTP: routes map a method
 and a path (regular expression) to a queue of answers (status, JSON body, delay), the last of which
-repeats. Every request is recorded, so tests can assert what was asked. Failures are answers too:
+repeats; a route may also require its query string (decoded) to match a regular expression.
+Every request is recorded, so tests can assert what was asked. Failures are answers too:
 429 with Retry-After, 403, 500, a slow answer that times out.
 
 Recorded bodies live in tests/fixtures/databricks/*.json (shapes of the public REST API:
@@ -15,6 +16,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,7 +50,7 @@ class Request:
 
 class FakeWorkspace:
     def __init__(self) -> None:
-        self.routes: list[tuple[str, re.Pattern[str], list[Answer]]] = []
+        self.routes: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, list[Answer]]] = []
         self.requests: list[Request] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         # A short poll interval: stopping the server (once per test) takes 50 ms, not 500.
@@ -58,10 +60,12 @@ class FakeWorkspace:
     def host(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def on(self, method: str, path: str, *answers: Answer | dict[str, Any]) -> FakeWorkspace:
-        """Answer `method path` (a regex, matched in full) with these, in order; the last repeats."""
+    def on(self, method: str, path: str, *answers: Answer | dict[str, Any], query: str | None = None) -> FakeWorkspace:
+        """Answer `method path` (a regex, matched in full) with these, in order; the last repeats.
+        `query`: only requests whose decoded query string it matches (a regex, searched). The route
+        added last is tried first."""
         queue = [a if isinstance(a, Answer) else Answer(body=a) for a in answers]
-        self.routes.insert(0, (method, re.compile(path), queue))
+        self.routes.insert(0, (method, re.compile(path), re.compile(query) if query is not None else None, queue))
         return self
 
     def calls(self, method: str, path: str) -> list[Request]:
@@ -76,9 +80,10 @@ class FakeWorkspace:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, method: str, path: str) -> Answer:
-        for m, pattern, queue in self.routes:
-            if m == method and pattern.fullmatch(path):
+    def _answer(self, method: str, path: str, query: str) -> Answer:
+        decoded = urllib.parse.unquote_plus(query)
+        for m, pattern, wanted, queue in self.routes:
+            if m == method and pattern.fullmatch(path) and (wanted is None or wanted.search(decoded)):
                 return queue.pop(0) if len(queue) > 1 else queue[0]
         if path.startswith("/.well-known/") or path.startswith("/oidc/"):
             return Answer(404, {"error_code": "NOT_FOUND", "message": "not here"})
@@ -97,7 +102,7 @@ class FakeWorkspace:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw.strip() else None
                 workspace.requests.append(Request(method, path, query, body))
-                answer = workspace._answer(method, path)
+                answer = workspace._answer(method, path, query)
                 if answer.delay:
                     time.sleep(answer.delay)
                 data = json.dumps(answer.body).encode()

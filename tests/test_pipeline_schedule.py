@@ -123,27 +123,23 @@ def test_no_retries_means_no_retry_on_timeout_and_no_permissions_without_princip
     assert by_type(plan, "Permissions") == []
 
 
-def test_a_pipeline_cannot_be_its_own_upstream():
-    with pytest.raises(ValueError, match="its own upstream"):
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ({"upstream": [UpstreamPipeline("a", "x")]}, "its own upstream"),
+        ({"failure_destinations": ["d1", "d2", "d3", "d4"]}, "4 failure destinations; a job notifies at most 3"),
+    ],
+    ids=["own-upstream", "four-webhooks"],
+)
+def test_args_refuse_what_the_jobs_api_would(problem, message):
+    with pytest.raises(ValueError, match=message):
         PipelineScheduleArgs(
             job_name="j",
             task_key="a",
             pipeline_id="x",
             schedule=Schedule(cron="0 0 1 * * ?"),
             pause_status=PauseStatus.PAUSED,
-            upstream=[UpstreamPipeline("a", "x")],
-        )
-
-
-def test_a_job_takes_at_most_three_webhook_destinations():
-    with pytest.raises(ValueError, match="4 failure destinations; a job notifies at most 3"):
-        PipelineScheduleArgs(
-            job_name="j",
-            task_key="a",
-            pipeline_id="x",
-            schedule=Schedule(cron="0 0 1 * * ?"),
-            pause_status=PauseStatus.PAUSED,
-            failure_destinations=["d1", "d2", "d3", "d4"],
+            **problem,
         )
 
 
