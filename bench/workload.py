@@ -25,7 +25,7 @@ ENVIRONMENT = "bench"
 TEAM = "DataEngineering"
 COST_CENTER = "CC-1042"
 TIMEZONE = "America/New_York"
-RUN_AS = "sp:5f1d2c3b-bench-deployer"
+RUN_AS = "sp:5f1d2c3b-7a4e-4b2c-9d1e-0c8f6a5b3e21"
 FAILURE_EMAILS = ("dataeng-oncall@example.com",)
 VIEWERS = ("group:data-engineers", "group:analysts")
 RUNNERS = ("group:platform-ops",)
@@ -138,17 +138,15 @@ def pipeline_doc(i: int, placeholders: bool = True) -> dict[str, Any]:
         if i % 2 == 1:
             doc["libraries"].append({"file": {"path": f"{repo}/gold.sql"}})
     doc["configuration"] = {"source_path": f"{var('SOURCE_PATH')}/{name}", "environment": var("ENV")}
+    doc["tables"] = [f"{name}_silver", f"{name}_gold"]  # what a dependent's table-update trigger watches
 
     if kind == _ON_DEMAND:
         doc["schedule"] = {
             "file_arrival": {"url": f"{var('SOURCE_PATH')}/{name}/", "min_time_between_triggers_seconds": 300}
         }
     elif kind == _DEPENDENT:
-        doc["schedule"] = {
-            "after": [pipeline_name(i - _UPSTREAM_DISTANCE)],
-            "cron": f"0 {i % 60} {(i // 60 + 3) % 24} * * ?",
-            "max_retries": 1,
-        }
+        # The upstream has a job of its own: this one starts on its table updates, never runs it again.
+        doc["schedule"] = {"after": [pipeline_name(i - _UPSTREAM_DISTANCE)], "max_retries": 1}
     elif kind != _CONTINUOUS:
         cron = f"0 {i % 60} */6 * * ?" if i % 2 else f"0 {i % 60} {i % 24} * * ?"
         doc["schedule"] = {"cron": cron} if i % 4 else {"cron": cron, "timezone": "UTC"}

@@ -1,13 +1,20 @@
-"""`PipelineAlerts`: every metric of guide 6.1 watched for every pipeline of the stack, as Databricks
-SQL alerts: one alert per metric, not one per pipeline and metric (docs/adr/0004).
+"""`PipelineAlerts`: the metrics of guide 6.1 watched as Databricks SQL alerts (docs/adr/0004, 0007).
+
+Two scopes (`PipelineAlertsArgs.scope`):
+  - `stack`: the system-table metrics (CPU, memory, cost), one alert per metric whose query measures
+    every watched pipeline at once: those tables always exist.
+  - `pipeline`: the metrics read from one pipeline's event log (failed updates, availability,
+    processing lag, expectation pass rate, drop rate), one alert per metric reading that log only:
+    an event log does not exist before the pipeline's first update, and a query naming a missing
+    table fails whole, so a stack-wide query per metric let one new pipeline blind it for all.
 
 Children, one per metric (names fixed by metric id), see `components.alerting`:
   - `<name>-<metric>`  databricks.AlertV2, in the stack's alert folder, whose ACL it inherits
     (without a folder: its own `<name>-<metric>-permissions`)
 
-Each alert's query measures every watched pipeline and lists the ones over their own threshold
-(monitoring.queries: `event_log_breaches`, `node_breaches`, `cost_breaches`); the alert triggers
-while that list is not empty.
+Each alert's query lists the watched pipelines over their own threshold (monitoring.queries:
+`event_log_breaches`, `node_breaches`, `cost_breaches`); the alert triggers while that list is not
+empty.
 
 Metrics: failed-updates (P1), availability (P1), processing-lag (P2), expectation-pass-rate,
 drop-rate, cpu-utilization, memory-utilization (P3; only pipelines on classic compute: serverless
@@ -131,11 +138,16 @@ class PipelineAlertsArgs:
     """Value of the Environment tag: the clusters and usage the system-table metrics look at."""
     pipelines: Sequence[WatchedPipeline]
     settings: AlertSettings
+    scope: Literal["stack", "pipeline"] = "stack"
+    """`stack`: the system-table metrics over every pipeline; `pipeline`: the event-log metrics of
+    its one pipeline."""
 
     def __post_init__(self) -> None:
         names = [p.ref.name for p in self.pipelines]
         if len(set(names)) != len(names):
             raise ValueError(f"PipelineAlerts {self.display_name!r}: a pipeline is watched twice: {names}")
+        if self.scope == "pipeline" and len(names) != 1:
+            raise ValueError(f"PipelineAlerts {self.display_name!r}: scope 'pipeline' watches one pipeline: {names}")
 
 
 class PipelineAlerts(pulumi.ComponentResource):
@@ -157,6 +169,8 @@ def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
         return []
     out = []
     for metric, query, threshold in PIPELINE_METRICS:
+        if (metric.id in CLUSTER_METRICS) != (args.scope == "stack"):
+            continue
         if metric.id in CLUSTER_METRICS:
             classic = [(p.ref, threshold(p.thresholds)) for p in pipelines if not p.serverless]
             if classic:
@@ -166,6 +180,8 @@ def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
             measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in watched]
             if measured:
                 out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
+    if args.scope == "pipeline":
+        return out
     for metric, period, limits in (
         (DAILY_COST, "day", {p.ref.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
         (

@@ -193,22 +193,39 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         )
         for s in settings.pipelines
     }
+    monitored = {
+        spec.name: WatchedPipeline(
+            refs[spec.name],
+            thresholds=alert_thresholds(spec, by_name),
+            serverless=spec.serverless,
+            expectations=spec.serverless or spec.edition == "ADVANCED",
+            daily_limit_usd=spec.cost.daily_limit_usd,
+            monthly_budget_usd=spec.cost.monthly_budget_usd,
+        )
+        for spec in settings.pipelines
+    }
+    # Event-log metrics: each pipeline's own alerts, reading its own log (docs/adr/0007), so a new
+    # pipeline whose log does not exist yet blinds nobody else's. One turn of the loop after each
+    # pipeline's, as after every component (_let_registrations_run).
+    for name, pipeline in monitored.items():
+        PipelineAlerts(
+            f"pipeline-alerts-{name}",
+            PipelineAlertsArgs(
+                display_name=f"{physical_name(cfg, 'pipelines')} {name}",
+                environment=cfg.environment,
+                pipelines=[pipeline],
+                settings=alerting,
+                scope="pipeline",
+            ),
+        )
+        await _let_registrations_run()
+    # System-table metrics: one alert per metric over every pipeline (docs/adr/0004).
     PipelineAlerts(
         "pipeline-alerts",
         PipelineAlertsArgs(
             display_name=physical_name(cfg, "pipelines"),
             environment=cfg.environment,
-            pipelines=[
-                WatchedPipeline(
-                    refs[spec.name],
-                    thresholds=alert_thresholds(spec, by_name),
-                    serverless=spec.serverless,
-                    expectations=spec.serverless or spec.edition == "ADVANCED",
-                    daily_limit_usd=spec.cost.daily_limit_usd,
-                    monthly_budget_usd=spec.cost.monthly_budget_usd,
-                )
-                for spec in settings.pipelines
-            ],
+            pipelines=list(monitored.values()),
             settings=alerting,
         ),
     )

@@ -48,27 +48,21 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     project.set_pipeline("sales_pipeline", data)
     d = diff_plans(before, plan_json(project))
     # The configuration backup follows every change of the resolved settings (guide 10.2).
-    assert d.summary() == "Plan: 0 to create, 4 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
+    assert d.summary() == "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
     changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
     assert [path for path, _, _ in changes.pop("config-backup")] == ["contentBase64"]
     assert changes == {
         "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
         "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
-        # the lag a 4-hourly batch may have between runs: the stack's lag alert holds it to 60 + 240 minutes
-        "pipeline-alerts-processing-lag": [("queryText", ANY, ANY)],
+        # the lag a 4-hourly batch may have between runs: its lag alert holds it to 60 + 240 minutes,
+        # and customer_360's, which runs after each sales_pipeline update, follows the same period
+        "pipeline-alerts-sales_pipeline-processing-lag": [("queryText", ANY, ANY)],
+        "pipeline-alerts-customer_360-processing-lag": [("queryText", ANY, ANY)],
     }
-    (_, old, new), *_ = [
-        (x.path, x.old, x.new) for c in d.changed if c.name == "pipeline-alerts-processing-lag" for x in c.changes
-    ]
-    # customer_360 runs after each sales_pipeline update: its allowance follows the same period
-    assert set(breach_conditions(old)) - set(breach_conditions(new)) == {
-        "sales_pipeline lag_minutes > 420.0",
-        "customer_360 lag_minutes > 420.0",
-    }
-    assert set(breach_conditions(new)) - set(breach_conditions(old)) == {
-        "sales_pipeline lag_minutes > 300.0",
-        "customer_360 lag_minutes > 300.0",
-    }
+    for pipeline in ("sales_pipeline", "customer_360"):
+        ((_, old, new),) = changes[f"pipeline-alerts-{pipeline}-processing-lag"]
+        assert breach_conditions(old) == [f"{pipeline} lag_minutes > 420.0"]
+        assert breach_conditions(new) == [f"{pipeline} lag_minutes > 300.0"]
     assert d.violations == []
 
 
@@ -92,10 +86,13 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
         "invoice_ingest-snapshot-invoices-permissions",
         "schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
         "schema-prod_dr-finance_invoices-grants",
+        # its own event-log alerts (docs/adr/0007)
+        "pipeline-alerts-invoice_ingest",
+        *(f"pipeline-alerts-invoice_ingest-{m}" for m in METRIC_IDS - set(CLUSTER_METRICS)),
     }
-    # The stack's alerts stop watching it, in place (serverless: it was in no CPU or memory alert).
-    watching = {c.name: [x.path for x in c.changes] for c in d.changed if c.name.startswith("pipeline-alerts-")}
-    assert watching == {f"pipeline-alerts-{m}": ["queryText"] for m in METRIC_IDS - set(CLUSTER_METRICS)}
+    # Its own event-log alerts go with it; the stack-wide ones never watched it (serverless: no CPU or
+    # memory alert; no cost limit).
+    assert not [c for c in d.changed if c.name.startswith("pipeline-alerts") and c.action != "delete"]
     schema = next(c for c in d.changed if c.name == "schema-prod_dr-finance_invoices")
     assert schema.retained and schema.protected
     # The dashboard loses the pipeline's page, in place.
@@ -154,11 +151,15 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
         ),
         "schema-prod_dr-churn",  # its snapshots get a DR schema of their own
         "schema-prod_dr-churn-grants",
+        # and its own event-log alerts (docs/adr/0007)
+        "pipeline-alerts-customer_churn",
+        *(f"pipeline-alerts-customer_churn-{m}" for m in METRIC_IDS - set(CLUSTER_METRICS)),
     }
-    # three components named customer_churn (pipeline, schedule, snapshots) and 12 children
-    assert d.count("create") == 15
-    # every alert of the stack now watches it too, in place
-    alerts = {f"pipeline-alerts-{m}" for m in METRIC_IDS}
+    # three components named customer_churn (pipeline, schedule, snapshots) and 12 children, and its
+    # alerts component with 5 alerts
+    assert d.count("create") == 21
+    # the stack-wide (system-table) alerts now watch it too, in place
+    alerts = {f"pipeline-alerts-{m}" for m in CLUSTER_METRICS}
     assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"} | alerts
     assert d.violations == []
 
@@ -382,7 +383,8 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
     assert md.startswith("<!-- lakeflow-diff:dev -->")
     assert "<details><summary><code>- delete   Pipeline invoice_ingest-pipeline</code></summary>" in md
     assert "```mermaid" in md and "[!CAUTION]" in md
-    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 6  # 2 components, 4 children
+    # 2 components, 4 children, and its alerts component with 5 alerts
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["delete"] == 12
     urn = json.loads((tmp_path / "d.json").read_text())["dataLossGuard"]["violations"][0]["urn"]
     assert main([*args, "--allow-destroy", urn]) == 0
 
@@ -405,7 +407,7 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert "('sales_pipeline', 420.0)" in out and "('sales_pipeline', 240.0)" in out
     assert "('customer_360', 420.0)" in out and "('customer_360', 240.0)" in out
     # the job, the stack's processing-lag alert, the config backup
-    assert "Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
+    assert "Plan: 0 to create, 4 to update, 0 to replace, 0 to delete, 0 renamed (alias)" in out
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout.count("\n") == 1
     assert main(["--stack", "prod", "--base", "no-such-ref", "--root", str(repo)]) == 2
     assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err

@@ -28,23 +28,31 @@ GUIDE_DEFAULTS = {  # guide 6.1
 }
 
 
+METRIC_IDS = [m.id for m, _, _ in PIPELINE_METRICS] + [DAILY_COST.id, MONTHLY_COST.id]
+
+
 def alerts(plan):
-    """{metric id: inputs} of the stack's pipeline alerts: one per metric, watching every pipeline."""
+    """{alert key: inputs} of the stack's pipeline alerts: `<pipeline>-<metric>` for the event-log
+    metrics (each pipeline's own, docs/adr/0007), `<metric>` for the system-table ones."""
     prefix = "pipeline-alerts-"
     return {
         r["name"].removeprefix(prefix): r["inputs"] for r in by_type(plan, "AlertV2") if r["name"].startswith(prefix)
     }
 
 
+def metric_of(key: str) -> str:
+    return next(m for m in sorted(METRIC_IDS, key=len, reverse=True) if key == m or key.endswith(f"-{m}"))
+
+
 def thresholds(plan, pipeline):
     """{metric id: (operator, threshold)} that `pipeline` is held to, read from each alert's query."""
     ops = {">": "GREATER_THAN", "<": "LESS_THAN"}
     out = {}
-    for metric, inputs in alerts(plan).items():
+    for key, inputs in alerts(plan).items():
         for condition in breach_conditions(inputs["queryText"]):
             name, _, op, value = condition.split(" ")
             if name == pipeline:
-                out[metric] = (ops[op], float(value))
+                out[metric_of(key)] = (ops[op], float(value))
     return out
 
 
@@ -75,13 +83,26 @@ def test_every_pipeline_publishes_its_event_log_and_every_metric_alert_watches_i
         assert expected <= set(watched) and not (set(GUIDE_DEFAULTS) - expected) & set(watched), name
         table = f"`{log['catalog']}`.`{log['schema']}`.`{log['name']}`"
         for metric in expected - set(CLUSTER_METRICS):
-            assert table in stack_alerts[metric]["queryText"], metric
+            # its own alert, reading its own event log only: no other pipeline can blind it
+            query = stack_alerts[f"{name}-{metric}"]["queryText"]
+            assert table in query and query.count("_event_log`") == 1, metric
 
 
-def test_one_alert_per_metric_whatever_the_number_of_pipelines(plans):
+def test_system_table_metrics_alert_once_per_stack_event_log_metrics_once_per_pipeline(plans):
+    """A pipeline's event log does not exist before its first update, and a query naming a missing
+    table fails whole: one stack-wide event-log query let one new pipeline blind a metric for all."""
     prod = plans["prod"]
-    assert len(by_type(prod, "PipelineAlerts")) == 1 and len(live_pipelines(prod)) == 4
-    assert sorted(alerts(prod)) == sorted([m.id for m, _, _ in PIPELINE_METRICS] + [DAILY_COST.id, MONTHLY_COST.id])
+    assert len(live_pipelines(prod)) == 4
+    assert len(by_type(prod, "PipelineAlerts")) == 1 + 4  # the stack's, and one per pipeline
+    keys = set(alerts(prod))
+    assert {*CLUSTER_METRICS, DAILY_COST.id, MONTHLY_COST.id} <= keys
+    event_log = {m.id for m, _, _ in PIPELINE_METRICS} - set(CLUSTER_METRICS)
+    assert {k for k in keys if metric_of(k) in event_log} == {
+        f"{p}-{m}"
+        for p in live_pipelines(prod)
+        for m in event_log
+        if m not in EXPECTATION_METRICS or p != "clickstream_events"  # PRO edition: no expectations
+    }
 
 
 def test_alerts_watch_only_the_pipelines_a_metric_applies_to():
@@ -92,14 +113,19 @@ def test_alerts_watch_only_the_pipelines_a_metric_applies_to():
         return WatchedPipeline(PipelineRef(name, "prod", f"prod.s.{name}_event_log"), **kw)
 
     settings = None  # not read by the queries
+    one = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True)], settings, scope="pipeline")  # type: ignore[arg-type]
+    metrics = {m.id: sql for m, sql in _breach_queries(one)}
+    assert set(metrics) == set(GUIDE_DEFAULTS) - set(CLUSTER_METRICS)  # its event log only
+    assert breach_conditions(metrics["failed-updates"]) == ["a failed_updates > 0.0"]
     serverless = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True)], settings)  # type: ignore[arg-type]
-    metrics = {m.id: sql for m, sql in _breach_queries(serverless)}
-    assert set(metrics) == set(GUIDE_DEFAULTS) - set(CLUSTER_METRICS)  # no node records, no cost limits
+    assert _breach_queries(serverless) == []  # no node records, no cost limits
     mixed = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True), watched("b", daily_limit_usd=5)], settings)  # type: ignore[arg-type]
     metrics = {m.id: sql for m, sql in _breach_queries(mixed)}
     assert breach_conditions(metrics["cpu-utilization"]) == ["b cpu_percent > 90.0"]
     assert breach_conditions(metrics[DAILY_COST.id]) == ["b list_cost_usd > 5.0"] and MONTHLY_COST.id not in metrics
-    assert [c.split(" ")[0] for c in breach_conditions(metrics["failed-updates"])] == ["a", "b"]
+    assert "failed-updates" not in metrics  # the event-log metrics are each pipeline's own
+    with pytest.raises(ValueError, match="watches one pipeline"):
+        PipelineAlertsArgs("p", "prod", [watched("a"), watched("b")], settings, scope="pipeline")  # type: ignore[arg-type]
     assert _breach_queries(PipelineAlertsArgs("p", "prod", [], settings)) == []  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="watched twice"):
         PipelineAlertsArgs("p", "prod", [watched("a"), watched("a")], settings)  # type: ignore[arg-type]
@@ -127,8 +153,10 @@ def test_guide_thresholds_are_defaults_and_pipeline_files_override_them(plans):
 def test_alert_descriptions_give_severity_response_time_and_runbook(plans):
     prod = alerts(plans["prod"])
     for metric, _, _ in PIPELINE_METRICS:
-        alert = prod[metric.id]
-        assert alert["displayName"] == f"[{metric.severity}] prod_pipelines: {metric.title}"
+        stack_wide = metric.id in CLUSTER_METRICS
+        alert = prod[metric.id if stack_wide else f"sales_pipeline-{metric.id}"]
+        subject = "prod_pipelines" if stack_wide else "prod_pipelines sales_pipeline"
+        assert alert["displayName"] == f"[{metric.severity}] {subject}: {metric.title}"
         assert (
             f"Severity {metric.severity} (respond within {metric.severity.response_time})" in alert["customDescription"]
         )
@@ -150,7 +178,8 @@ def routed(plan, alert):
 
 def test_routing_by_severity_per_environment(plans):
     def kinds(stack, metric):
-        return routed(plans[stack], resource(plans[stack], "AlertV2", f"pipeline-alerts-{metric}"))
+        key = metric if metric in (*CLUSTER_METRICS, DAILY_COST.id, MONTHLY_COST.id) else f"sales_pipeline-{metric}"
+        return routed(plans[stack], resource(plans[stack], "AlertV2", f"pipeline-alerts-{key}"))
 
     # prod: P1 pages, P2/P3 team channel (+ email for P3), P4 email
     assert kinds("prod", "failed-updates") == ["pagerduty", "slack"]
@@ -162,7 +191,7 @@ def test_routing_by_severity_per_environment(plans):
     assert "pagerduty" not in destinations(plans["staging"]).values()
     # dev: P1 to the owner's email only, everything else muted, and alerts paused with the schedules
     assert kinds("dev", "failed-updates") == ["email"]
-    dev = resource(plans["dev"], "AlertV2", "pipeline-alerts-drop-rate")
+    dev = resource(plans["dev"], "AlertV2", "pipeline-alerts-invoice_ingest-drop-rate")
     assert routed(plans["dev"], dev) == [] and "subscriptions" not in dev["inputs"]["evaluation"]["notification"]
     assert dev["inputs"]["schedule"]["pauseStatus"] == "PAUSED"
 
