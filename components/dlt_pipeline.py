@@ -17,12 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pulumi
 import pulumi_databricks as databricks
 
 from components.access import access_controls, run_as
-from settings.models import Cluster, Library, Notification
+
+# Guide 11.2: workers on spot capacity that falls back to on-demand; the first node (the driver)
+# stays on demand so losing spot capacity never kills the update.
+SPOT_ATTRIBUTES = {
+    "aws": ("aws_attributes", {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1}),
+    "azure": ("azure_attributes", {"availability": "SPOT_WITH_FALLBACK_AZURE", "first_on_demand": 1}),
+    "gcp": ("gcp_attributes", {"availability": "PREEMPTIBLE_WITH_FALLBACK_GCP", "first_on_demand": 1}),
+}
 
 
 @dataclass(frozen=True)
@@ -33,18 +41,21 @@ class DltPipelineArgs:
     """Unity Catalog catalog the pipeline publishes to."""
     schema: str
     """Default schema of the published tables."""
-    libraries: Sequence[Library]
-    """Source code: notebooks, files or globs. At least one."""
+    libraries: Sequence[databricks.PipelineLibraryArgsDict]
+    """Source code, each as the provider's `PipelineLibraryArgs` takes it (snake_case mappings:
+    `{"notebook": {"path": ...}}`, `{"glob": {"include": ...}}`, `{"maven": {...}}`, …). At least
+    one, unless `settings` holds an ingestion or gateway definition (Lakeflow Connect)."""
     development: bool = False
     continuous: bool = False
     photon: bool = False
     serverless: bool = False
     channel: str = "CURRENT"
     edition: str = "ADVANCED"
-    clusters: Sequence[Cluster] = ()
-    """Classic compute; empty with `serverless`."""
+    clusters: Sequence[databricks.PipelineClusterArgsDict] = ()
+    """Classic compute, each as the provider's `PipelineClusterArgs` takes it; empty with `serverless`."""
     configuration: Mapping[str, str] = field(default_factory=dict)
-    notifications: Sequence[Notification] = ()
+    notifications: Sequence[databricks.PipelineNotificationArgsDict] = ()
+    """`{"email_recipients": [...], "alerts": [...]}` each."""
     run_as: str | None = None
     """`sp:<application id>` or `user:<email>`."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -58,14 +69,20 @@ class DltPipelineArgs:
     """Serverless usage is attributed only through a budget policy's tags."""
     spot: str | None = None
     """Cloud (aws | azure | gcp) whose spot-with-fallback attributes the clusters use; None: on demand."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Any other field of the provider's `Pipeline` (`environment`, `filters`, `root_path`,
+    `ingestion_definition`, `restart_window`, …), snake_case, sent as given."""
     import_id: str | None = None
     """Adopt an existing pipeline by its id instead of creating one (Pulumi import)."""
 
     def __post_init__(self) -> None:
-        if not self.libraries:
+        if not self.libraries and not ({"ingestion_definition", "gateway_definition"} & set(self.settings)):
             raise ValueError(f"DltPipeline {self.name!r}: at least one library is required")
         if self.serverless and self.clusters:
             raise ValueError(f"DltPipeline {self.name!r}: a serverless pipeline takes no clusters")
+        taken = {"name", "catalog", "schema", "target", "storage"} & set(self.settings)
+        if taken:
+            raise ValueError(f"DltPipeline {self.name!r}: settings must not set {', '.join(sorted(taken))}")
 
 
 class DltPipeline(pulumi.ComponentResource):
@@ -80,6 +97,7 @@ class DltPipeline(pulumi.ComponentResource):
 
         self.pipeline = databricks.Pipeline(
             f"{name}-pipeline",
+            **dict(args.settings),
             name=args.name,
             catalog=args.catalog,
             schema=args.schema,
@@ -93,13 +111,9 @@ class DltPipeline(pulumi.ComponentResource):
             # Serverless pipelines have no edition: Databricks picks it.
             edition=None if args.serverless else args.edition,
             clusters=[_cluster(c, args.tags, args.spot) for c in args.clusters] or None,
-            libraries=[_library(lib) for lib in args.libraries],
+            libraries=list(args.libraries) or None,
             configuration=dict(args.configuration) or None,
-            notifications=[
-                databricks.PipelineNotificationArgs(email_recipients=list(n.email_recipients), alerts=list(n.alerts))
-                for n in args.notifications
-            ]
-            or None,
+            notifications=list(args.notifications) or None,
             run_as=run_as(args.run_as, databricks.PipelineRunAsArgs),
             tags=dict(args.tags) or None,
             budget_policy_id=args.budget_policy_id,
@@ -132,44 +146,16 @@ class DltPipeline(pulumi.ComponentResource):
         self.register_outputs({"pipeline_id": self.pipeline_id, "url": self.url})
 
 
-def _cluster(cluster: Cluster, tags: Mapping[str, str], spot: str | None) -> databricks.PipelineClusterArgs:
-    autoscale = cluster.autoscale
-    # Guide 11.2: workers on spot capacity that falls back to on-demand; the first node (the
-    # driver) stays on demand so losing spot capacity never kills the update.
-    return databricks.PipelineClusterArgs(
-        aws_attributes=databricks.PipelineClusterAwsAttributesArgs(availability="SPOT_WITH_FALLBACK", first_on_demand=1)
-        if spot == "aws"
-        else None,
-        azure_attributes=databricks.PipelineClusterAzureAttributesArgs(
-            availability="SPOT_WITH_FALLBACK_AZURE", first_on_demand=1
-        )
-        if spot == "azure"
-        else None,
-        gcp_attributes=databricks.PipelineClusterGcpAttributesArgs(
-            availability="PREEMPTIBLE_WITH_FALLBACK_GCP", first_on_demand=1
-        )
-        if spot == "gcp"
-        else None,
-        label=cluster.label,
-        autoscale=databricks.PipelineClusterAutoscaleArgs(
-            min_workers=autoscale.min_workers, max_workers=autoscale.max_workers, mode=autoscale.mode
-        )
-        if autoscale
-        else None,
-        num_workers=cluster.num_workers,
-        node_type_id=cluster.node_type_id,
-        driver_node_type_id=cluster.driver_node_type_id,
-        policy_id=cluster.policy_id,
-        spark_conf=dict(cluster.spark_conf) or None,
-        # Classic compute is billed to cluster tags: every cluster carries the pipeline's tags.
-        custom_tags={**tags, **cluster.custom_tags} or None,
-    )
-
-
-def _library(lib: Library) -> databricks.PipelineLibraryArgs:
-    if lib.notebook:
-        return databricks.PipelineLibraryArgs(notebook=databricks.PipelineLibraryNotebookArgs(path=lib.notebook.path))
-    if lib.file:
-        return databricks.PipelineLibraryArgs(file=databricks.PipelineLibraryFileArgs(path=lib.file.path))
-    assert lib.glob is not None  # Library validates exactly one kind
-    return databricks.PipelineLibraryArgs(glob=databricks.PipelineLibraryGlobArgs(include=lib.glob.include))
+def _cluster(
+    cluster: databricks.PipelineClusterArgsDict, tags: Mapping[str, str], spot: str | None
+) -> databricks.PipelineClusterArgsDict:
+    """The cluster as given, with the spot attributes under what it sets itself, and the
+    pipeline's tags: classic compute is billed to cluster tags."""
+    out: dict[str, Any] = {"label": "default", **cluster}
+    if spot is not None:
+        key, attributes = SPOT_ATTRIBUTES[spot]
+        out[key] = {**attributes, **out.get(key, {})}
+    custom_tags = {**tags, **out.get("custom_tags", {})}
+    if custom_tags:
+        out["custom_tags"] = custom_tags
+    return cast(databricks.PipelineClusterArgsDict, out)

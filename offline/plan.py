@@ -58,7 +58,13 @@ def plan_stack(
             )
         key = _fingerprint(root, other)
         if key not in _REFERENCED_OUTPUTS:
-            _REFERENCED_OUTPUTS[key] = plan_stack(other, root, references, _seen | {stack}).outputs
+            try:
+                _REFERENCED_OUTPUTS[key] = plan_stack(other, root, references, _seen | {stack}).outputs
+            except ConfigErrors as exc:
+                raise exc.within(
+                    f"in stack {other!r}, planned because {stack!r} is promoted from it (lakeflow:promoteFrom "
+                    f"{source}): its outputs give the versions {stack}'s blue/green slots run"
+                ) from None
         resolved[source] = _REFERENCED_OUTPUTS[key]
     return record(project, stack, config, secret_keys, lambda: build(settings), references=resolved, deployed=deployed)
 

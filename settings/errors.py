@@ -34,20 +34,36 @@ class ConfigError:
 
 
 class ConfigErrors(Exception):
-    """All problems found in one load; `str()` is the report a user reads."""
+    """All problems found in one load; `str()` is the report a user reads.
 
-    def __init__(self, errors: Iterable[ConfigError]):
+    `not_checked`: rules that could not run because of the errors (and why), so a user knows
+    another round may follow. `context`: why this configuration was loaded, when it is not the
+    stack the user asked for (a promotion source planned for the promotion gate)."""
+
+    def __init__(self, errors: Iterable[ConfigError], not_checked: Iterable[str] = (), context: str | None = None):
         self.errors = sorted(errors, key=lambda e: (e.file, e.line or 0, e.key))
+        self.not_checked = tuple(not_checked)
+        self.context = context
         super().__init__(self.report())
+
+    def within(self, context: str) -> ConfigErrors:
+        """The same errors, reported as found while loading for `context`."""
+        return ConfigErrors(self.errors, self.not_checked, context)
 
     def report(self) -> str:
         n = len(self.errors)
-        head = f"{n} configuration error{'s' if n != 1 else ''}:"
-        return "\n".join([head, *(f"  - {e.render()}" for e in self.errors)])
+        head = f"{n} configuration error{'s' if n != 1 else ''}"
+        lines = [f"{head} {self.context}:" if self.context else f"{head}:"]
+        lines += [f"  - {e.render()}" for e in self.errors]
+        if self.not_checked:
+            lines.append("Not checked until these are fixed:")
+            lines += [f"  - {item}" for item in self.not_checked]
+        return "\n".join(lines)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """A suggestion only when it is plausible: a close spelling of one of `choices`."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
     return f"did you mean {match[0]!r}?" if match else None
 
 

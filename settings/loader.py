@@ -29,6 +29,8 @@ from pydantic.alias_generators import to_snake
 
 from settings.errors import ConfigError, ConfigErrors, did_you_mean
 from settings.models import (
+    PATTERN_WORDS,
+    POINTERS,
     REJECTED_PIPELINE_KEYS,
     SECRET_KEYS,
     Mode,
@@ -82,12 +84,15 @@ def load_settings(
     env = stack_config.environment if stack_config else raw.get("environment")
     variables = stack_config.variables if stack_config else raw.get("variables", {})
     if not (isinstance(env, str) and isinstance(variables, dict)):
-        raise ConfigErrors(errors)
+        raise ConfigErrors(
+            errors, [f"the pipeline files: {stack_file} has no usable lakeflow:environment and lakeflow:variables"]
+        )
 
     known_envs = _known_environments(root) | {env}
     variables = {**{k: str(v) for k, v in variables.items()}, "ENV": env}
     pipelines: list[tuple[PipelineSpec, YamlDoc]] = []
     declared: set[str] = set()  # names in files, including files with errors
+    unchecked: list[str] = []  # files the rules across files could not look at
     files = sorted((root / PIPELINES_DIR).glob("*.y*ml"))
     if not files:
         errors.append(ConfigError(f"{PIPELINES_DIR}/", "", "holds no pipeline files (*.yaml)"))
@@ -100,12 +105,25 @@ def load_settings(
             if stack_config is not None and stack_config.developer:
                 spec = personal(spec, stack_config.developer)
             pipelines.append((spec, doc))
+        else:
+            unchecked.append(path.relative_to(root).as_posix())
 
+    not_checked: list[str] = []
     if stack_config is not None:
         errors += _cross_checks(stack_config, pipelines, declared, stack_lines)
         errors += _collisions(stack_config, pipelines, stack_lines, _other_environments_catalogs(root, stack_config))
+        if unchecked:
+            not_checked.append(
+                "the rules across pipelines (dependencies, collisions of tables and event logs, production "
+                f"rules, worker caps) for {', '.join(unchecked)}: the file does not validate"
+            )
+    else:
+        not_checked.append(
+            f"the rules that need the stack's settings (production rules, caps, dependencies, collisions): "
+            f"{stack_file} has errors"
+        )
     if errors or stack_config is None:
-        raise ConfigErrors(errors)
+        raise ConfigErrors(errors, not_checked)
     return StackSettings(
         project=project,
         stack=stack,
@@ -245,8 +263,8 @@ def _collisions(
                     doc.file,
                     "target",
                     f"publishes into {spec.catalog}, a catalog of another environment ({foreign[spec.catalog]})",
-                    value=spec.target,
-                    line=doc.line("target"),
+                    value=spec.uc_target,
+                    line=doc.line("catalog") if "catalog" in doc.lines else doc.line("target"),
                     hint="each environment writes its own catalog (lakeflow:variables.CATALOG)",
                 )
             )
@@ -254,7 +272,7 @@ def _collisions(
         if (
             spec.dr
             and spec.dr.target
-            and spec.dr.target != spec.target
+            and spec.dr.target != spec.uc_target
             and spec.dr.target.split(".")[0] in data_catalogs
         ):
             errors.append(
@@ -378,6 +396,7 @@ def _load_pipeline(
         elif name == env:
             _merge(data, override, "", key, doc.lines)
 
+    errors += _name_placeholders(doc, data)
     data = _interpolate(data, "", variables, doc, errors)
     for key, reason in REJECTED_PIPELINE_KEYS.items():
         if key in data:
@@ -395,17 +414,19 @@ def _load_pipeline(
             key = _dotted(e["loc"])
             if not any(key == r or key.startswith((r + ".", r + "[")) for r in reported):
                 errors.append(_pydantic_error(e, PipelineSpec, doc, key, key))
-    if not data.get("libraries"):
+    ingestion = bool(data.get("ingestion_definition") or data.get("gateway_definition"))
+    if not data.get("libraries") and not ingestion:
         errors.append(
             ConfigError(
                 display,
                 "libraries",
-                "a pipeline needs at least one library",
+                "a pipeline needs at least one library (only a Lakeflow Connect pipeline, with an "
+                "ingestion_definition or gateway_definition, has none)",
                 line=doc.lines.get("libraries") or doc.lines.get("name"),
                 hint="add e.g. libraries: [{notebook: {path: /Repos/.../my_pipeline}}]",
             )
         )
-    return (None if errors else spec), doc, errors
+    return spec, doc, errors
 
 
 def _merge(dst: dict, src: dict, dst_path: str, src_path: str, lines: dict[str, int]) -> None:
@@ -445,8 +466,39 @@ def _relocate(lines: dict[str, int], src: str, dst: str) -> None:
             lines[dst + path[len(src) :]] = line
 
 
+# `${var.catalog}`, `${bundle.target}`, `${workspace.file_path}`: Databricks Asset Bundle syntax.
+_BUNDLE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+|\[[0-9]+\])+)\}")
+# What each bundle reference becomes here (docs/pipeline-files.md): the rule, or what to write.
+_BUNDLE_FILLED = {"bundle.target": "ENV", "bundle.environment": "ENV", "workspace.file_path": "REPO_ROOT"}
+
+
+def _name_placeholders(doc: YamlDoc, data: dict[str, Any]) -> list[ConfigError]:
+    """`name: "${ENV}_sales_pipeline"` (the guide's 4.1 example): the name is the pipeline's
+    identity in every stack (docs/adr/0002); the stack adds the environment prefix itself."""
+    name = data.get("name")
+    if not isinstance(name, str) or "${" not in name:
+        return []
+    plain = re.sub(r"\$\{[^}]*\}[_-]?|[_-]?\$\{[^}]*\}", "", name).lower()
+    suggestion = re.sub(r"[^a-z0-9_]+", "_", plain).strip("_")
+    return [
+        ConfigError(
+            doc.file,
+            "name",
+            "must not hold placeholders: the name is the pipeline's identity (its Pulumi URN) in every stack, "
+            "and the stack already adds the environment prefix (dev_<name>, prod_<name>); with ${ENV} in it, "
+            "each stack would have a different pipeline and dev would be named dev_dev_<name>",
+            value=name,
+            line=doc.line("name"),
+            hint=f"write name: {suggestion}" if re.fullmatch(r"[a-z][a-z0-9_]*", suggestion) else None,
+        )
+    ]
+
+
 def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlDoc, errors: list[ConfigError]) -> Any:
-    """Fill `${VAR}` placeholders anywhere in the document; `$${VAR}` stays literal."""
+    """Fill `${VAR}` placeholders anywhere in the document; `$${VAR}` stays literal. Asset Bundle
+    references are filled by documented rules: `${var.<name>}` from the stack variable <name>,
+    `${bundle.target}` with the environment, `${workspace.file_path}` with REPO_ROOT (the
+    repository the bundle synced); any other is refused, named, with what to write."""
     if isinstance(value, dict):
         return {k: _interpolate(v, join(path, k), variables, doc, errors) for k, v in value.items()}
     if isinstance(value, list):
@@ -454,25 +506,56 @@ def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlD
     if not isinstance(value, str):
         return value
 
+    def refuse(message: str, hint: str | None) -> None:
+        errors.append(ConfigError(doc.file, path, message, value=value, line=doc.line(path), hint=hint))
+
     def fill(match: re.Match[str]) -> str:
         escaped, name = match.groups()
         if escaped:
             return "${" + name + "}"
         if name not in variables:
-            errors.append(
-                ConfigError(
-                    doc.file,
-                    path,
-                    f"uses ${{{name}}}, which this stack does not define",
-                    value=value,
-                    line=doc.line(path),
-                    hint=did_you_mean(name, variables) or f"define it under {NAMESPACE}:variables in the stack file",
-                )
+            refuse(
+                f"uses ${{{name}}}, which this stack does not define",
+                did_you_mean(name, variables) or f"define it under {NAMESPACE}:variables in the stack file",
             )
             return match.group(0)
         return variables[name]
 
-    return _PLACEHOLDER.sub(fill, value)
+    def fill_bundle(match: re.Match[str]) -> str:
+        reference = match.group(1)
+        scope, _, rest = reference.partition(".")
+        name = _BUNDLE_FILLED.get(reference) or (rest if scope == "var" and "." not in rest else None)
+        if name is not None and name in variables:
+            return variables[name]
+        if scope == "var":
+            refuse(
+                f"uses ${{{reference}}}, a bundle variable: it is filled from the stack variable {rest!r}, which "
+                "this stack does not define",
+                f"define {rest} under {NAMESPACE}:variables in each Pulumi.<stack>.yaml (one value per environment), "
+                f"or write the value",
+            )
+        elif name is not None:
+            refuse(
+                f"uses ${{{reference}}}, which is filled from the stack variable {name}, not defined in this stack",
+                f"define {name} under {NAMESPACE}:variables",
+            )
+        else:
+            refuse(
+                f"uses ${{{reference}}}, Asset Bundle syntax this stack does not resolve",
+                _BUNDLE_HINTS.get(scope, "write the value, or a ${NAME} stack variable"),
+            )
+        return match.group(0)
+
+    filled = _BUNDLE_REFERENCE.sub(fill_bundle, value)
+    return _PLACEHOLDER.sub(fill, filled)
+
+
+_BUNDLE_HINTS = {
+    "workspace": "the deploying user and the bundle's workspace folders are not this stack's: write a workspace path, "
+    "or a ${NAME} stack variable (e.g. ${REPO_ROOT}/...)",
+    "resources": "resources refer to each other through the stack: schedule.after for pipelines, outputs for ids",
+    "bundle": "write the value (the environment is ${ENV})",
+}
 
 
 # --- pydantic errors -> ConfigError ---------------------------------------------------------
@@ -481,7 +564,8 @@ def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlD
 def _dotted(loc: tuple[Any, ...]) -> str:
     path = ""
     for part in loc:
-        path = join(path, part)
+        # `schema_` is the attribute of the key `schema` (settings.provider_models.attribute)
+        path = join(path, part.removesuffix("_") if isinstance(part, str) else part)
     return path
 
 
@@ -490,18 +574,20 @@ def _pydantic_error(err: Any, model: type[BaseModel], doc: YamlDoc, key: str, li
     line = doc.line(line_path)
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
+        pointer = POINTERS.get(str(loc[-1])) if model is PipelineSpec and len(loc) == 1 else None
         return ConfigError(
             doc.file,
             key,
-            "is not a known key",
+            "is not a known key" + (" of the provider's Pipeline or of this stack" if model is PipelineSpec else ""),
             line=line,
-            hint=did_you_mean(str(loc[-1]), allowed) or f"allowed: {', '.join(sorted(allowed))}",
+            hint=pointer or did_you_mean(str(loc[-1]), allowed) or f"allowed: {', '.join(sorted(allowed))}",
         )
     if kind == "missing":
         return ConfigError(doc.file, key, "is required but missing", line=line)
     message = err["msg"].removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
-        message = f"does not match {err['ctx']['pattern']}"
+        pattern = err["ctx"]["pattern"]
+        message = f"must be {PATTERN_WORDS[pattern]}" if pattern in PATTERN_WORDS else f"does not match {pattern}"
     return ConfigError(doc.file, key, message, value=value, line=line)
 
 
@@ -654,6 +740,21 @@ def _cross_checks(
                 True,
                 "development mode skips retries and keeps clusters up; it is for dev stacks",
             )
+        if cfg.mode is Mode.PRODUCTION and spec.run_as is not None and spec.run_as.user_name:
+            err(
+                "run_as",
+                "a production pipeline must run as a service principal",
+                spec.run_as.user_name,
+                "run_as: {service_principal_name: <application id>}, or leave it out for lakeflow:runAs",
+            )
+        if spec.trigger is not None and (spec.schedule is not None or spec.continuous):
+            err(
+                "trigger",
+                "starts the pipeline on its own (the API's deprecated trigger); with "
+                + ("schedule:, two starters would collide" if spec.schedule else "continuous: true it never stops"),
+                "trigger",
+                "keep schedule: (a Databricks job with retries and health rules) and drop trigger:",
+            )
         if spec.continuous and spec.schedule:
             err(
                 "schedule",
@@ -801,7 +902,7 @@ def _dr_checks(spec: PipelineSpec, doc: YamlDoc) -> list[ConfigError]:
                 )
             )
         seen.add(table.name)
-    if spec.dr.target is not None and spec.dr.target == spec.target:
+    if spec.dr.target is not None and spec.dr.target == spec.uc_target:
         errors.append(
             ConfigError(
                 doc.file,
@@ -879,9 +980,7 @@ def _release_checks(spec: PipelineSpec, doc: YamlDoc, cfg: StackConfig) -> list[
             )
     root = cfg.variables.get("REPO_ROOT")
     for i, lib in enumerate(spec.libraries):
-        path = (
-            lib.notebook.path if lib.notebook else lib.file.path if lib.file else lib.glob.include if lib.glob else ""
-        )
+        path = lib.path or ""
         if root is None or not path.startswith(root + "/"):
             err(
                 f"libraries[{i}]",

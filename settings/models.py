@@ -16,13 +16,37 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
+from settings.provider_models import Text
+from settings.provider_models import model as provider_model
 from settings.quartz import cron_period_minutes, quartz_error
 
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
-UC_TARGET = re.compile(r"[A-Za-z0-9_]{1,255}\.[A-Za-z0-9_]{1,255}")
+
+# Each pattern a field checks, in the words an error gives instead of the expression.
+PATTERN_WORDS = {
+    IDENTIFIER: "lower-case letters, digits and underscores, starting with a letter",
+    r"^[A-Za-z0-9_]+$": "letters, digits and underscores",
+    r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$": "<catalog>.<schema>: two names of letters, digits and underscores",
+    r"^https://": "an https:// URL",
+    r"^\d{4}-\d{2}-\d{2}$": "a date, YYYY-MM-DD",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "a column name: letters, digits and underscores, not starting with a digit",
+    r"^[a-z][a-z0-9]*$": "lower-case letters and digits, starting with a letter",
+    r"^[0-9a-fA-F-]{36}$": "a UUID, e.g. 0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6",
+    r"^(https://|http://127\.0\.0\.1:)": "an https:// URL",
+    r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$": "<organization>/<project>/<stack>",
+}
 
 
 def quoted(*parts: str) -> str:
@@ -32,13 +56,34 @@ def quoted(*parts: str) -> str:
     return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
 
 
-def _uc_target(value: str) -> str:
-    if not UC_TARGET.fullmatch(value):
+_UC_NAME = re.compile(r"[A-Za-z0-9_]{1,255}")
+UC_NAME_WORDS = (
+    "a Unity Catalog name of letters, digits and underscores (no quotes, spaces, dots or other signs: names reach SQL)"
+)
+
+
+def _uc_name(value: str) -> str:
+    if not _UC_NAME.fullmatch(value):
+        raise ValueError(f"must be {UC_NAME_WORDS}")
+    return value
+
+
+def _upper(value: Any) -> Any:
+    """`edition: advanced`: the API takes these enums in any case (the provider compares them
+    case-insensitively); the stack sends, and its rules read, upper case."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def _logical_name(value: str) -> str:
+    if not re.fullmatch(IDENTIFIER, value):
         raise ValueError(
-            "must be <catalog>.<schema>: two Unity Catalog names of letters, digits and underscores"
-            " (no quotes, spaces, dots or other signs; these names reach SQL)"
+            "must be the pipeline's logical name: lower-case letters, digits and underscores, starting with a "
+            "letter (the stack makes the workspace name, <environment>_<name>)"
         )
     return value
+
+
+UcName = Annotated[str, AfterValidator(_uc_name)]
 
 
 class Mode(StrEnum):
@@ -167,7 +212,10 @@ class _Strict(BaseModel):
 class Autoscale(_Strict):
     min_workers: int = Field(ge=0)
     max_workers: int = Field(ge=1)
-    mode: Literal["ENHANCED", "LEGACY"] = "ENHANCED"
+    mode: Annotated[
+        Literal["ENHANCED", "LEGACY"],
+        BeforeValidator(_upper, json_schema_input_type=Literal["ENHANCED", "LEGACY", "enhanced", "legacy"]),
+    ] = "ENHANCED"
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscale:
@@ -176,15 +224,17 @@ class Autoscale(_Strict):
         return self
 
 
-class Cluster(_Strict):
-    label: Literal["default", "maintenance"] = "default"
+_ClusterFields = provider_model("PipelineCluster", frozenset({"autoscale", "label", "num_workers", "custom_tags"}))
+
+
+class Cluster(_Strict, _ClusterFields):  # type: ignore[misc,valid-type]
+    """A pipeline cluster: every field of the provider's (aws_attributes, init_scripts, instance
+    pools, …); the sizes and tags are typed here because the stack's rules read them."""
+
+    label: str = "default"
     autoscale: Autoscale | None = None
     num_workers: int | None = Field(default=None, ge=0)
-    node_type_id: str | None = None
-    driver_node_type_id: str | None = None
-    policy_id: str | None = None
-    spark_conf: dict[str, str] = {}
-    custom_tags: dict[str, str] = {}
+    custom_tags: dict[str, Text] = {}
 
     @model_validator(mode="after")
     def _one_size(self) -> Cluster:
@@ -193,24 +243,37 @@ class Cluster(_Strict):
         return self
 
 
-class PathRef(_Strict):
-    path: str = Field(min_length=1)
+LIBRARY_KINDS = ("notebook", "file", "glob", "jar", "maven", "whl")
+_ABSOLUTE = re.compile(r"^(/|[a-z][a-z0-9+.-]*:/)", re.IGNORECASE)  # /Workspace/…, dbfs:/, s3://, …
 
 
-class GlobRef(_Strict):
-    include: str = Field(min_length=1)
-
-
-class Library(_Strict):
-    notebook: PathRef | None = None
-    file: PathRef | None = None
-    glob: GlobRef | None = None
+class Library(provider_model("PipelineLibrary")):  # type: ignore[misc]
+    """One source of a pipeline: a notebook, a file, a glob of files, a jar, a wheel or a maven
+    package, as the provider takes it."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Library:
-        if sum(x is not None for x in (self.notebook, self.file, self.glob)) != 1:
-            raise ValueError("a library is exactly one of notebook, file or glob")
+        if sum(getattr(self, k) is not None for k in LIBRARY_KINDS) != 1:
+            raise ValueError(f"a library is exactly one of {', '.join(LIBRARY_KINDS)}")
+        path = self.path
+        if path is not None and not _ABSOLUTE.match(path):
+            raise ValueError(
+                f"{path!r} is a relative path: Asset Bundles resolve it against the bundle's synced files, which "
+                "this stack does not deploy; write the workspace path, e.g. ${REPO_ROOT}/<path from the repository "
+                "root> (make import-bundle translates a bundle's relative paths)"
+            )
         return self
+
+    @property
+    def path(self) -> str | None:
+        """The workspace or storage path of the code (None for a maven package)."""
+        if self.notebook is not None:
+            return str(self.notebook.path)
+        if self.file is not None:
+            return str(self.file.path)
+        if self.glob is not None:
+            return str(self.glob.include)
+        return self.jar or self.whl
 
 
 class Notification(_Strict):
@@ -290,9 +353,12 @@ class Thresholds(_Strict):
 
 
 class EventLog(_Strict):
-    catalog: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
-    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z0-9_]+$")
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+$")
+    """Where the event log is published (the API's `event_log`): a Unity Catalog table monitoring
+    SQL reads. Defaults: the pipeline's catalog and (live) schema, table `<name>_event_log`."""
+
+    catalog: UcName | None = None
+    schema_: UcName | None = Field(default=None, alias="schema")
+    name: UcName | None = None
 
 
 class Monitoring(_Strict):
@@ -347,26 +413,22 @@ class CriticalTable(_Strict):
     recomputed from its sources by a full refresh."""
 
 
+def _table_shorthand(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
 class DisasterRecovery(_Strict):
     """Guide 10: snapshots (docs/adr/0006) of the critical tables (its `get_critical_tables`)."""
 
-    critical_tables: list[CriticalTable] = Field(min_length=1)
+    critical_tables: list[
+        Annotated[CriticalTable, BeforeValidator(_table_shorthand, json_schema_input_type=Identifier | CriticalTable)]
+    ] = Field(min_length=1)
+    """`[gold_daily_sales]` is the common case; a mapping adds an RPO or a kind."""
     target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
     """`<catalog>.<schema>` of the snapshots; default `<stack drCatalog>.<the pipeline's schema>`."""
     rpo_minutes: RpoMinutes = 60
     retention_days: int = Field(default=30, ge=1, le=3650)
     """How far back a restore may go: the snapshots keep this much Delta history."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _table_shorthand(cls, data: object) -> object:
-        # `critical_tables: [gold_daily_sales]` is the common case; a mapping adds an RPO.
-        if isinstance(data, dict) and isinstance(data.get("critical_tables"), list):
-            data = {
-                **data,
-                "critical_tables": [{"name": t} if isinstance(t, str) else t for t in data["critical_tables"]],
-            }
-        return data
 
     def rpo_of(self, table: CriticalTable) -> int:
         return table.rpo_minutes or self.rpo_minutes
@@ -450,27 +512,171 @@ class Release(_Strict):
         return next((s for s in self.slots if s != self.active), None)
 
 
-class PipelineSpec(_Strict):
-    name: str = Field(pattern=IDENTIFIER, max_length=64)
-    target: Annotated[str, AfterValidator(_uc_target)]
-    """`<catalog>.<schema>`, each a Unity Catalog name of letters, digits and underscores: the
-    names reach SQL (alerts, DR snapshots, views, restores), so nothing that could end a quoted
-    identifier or a statement is accepted."""
+# Fields of the provider's Pipeline that Databricks reports and a file never writes, and fields
+# refused for a reason; each with what to write instead.
+REJECTED_PIPELINE_KEYS = {
+    "storage": "never set storage: it publishes to the Hive metastore, a change forces the pipeline's "
+    "replacement (its tables are dropped), and it conflicts with Unity Catalog; write catalog: and schema:",
+    "id": "pipeline ids are assigned by Databricks; adopt an existing pipeline with import_id: <id>",
+    "pipeline_id": "pipeline ids are assigned by Databricks; adopt an existing pipeline with import_id: <id>",
+    "provider_config": "the stack's Databricks provider decides the workspace (Pulumi.<stack>.yaml)",
+    **{
+        key: "reported by Databricks about a deployed pipeline, not part of its definition"
+        for key in (
+            "cause",
+            "cluster_id",
+            "creator_user_name",
+            "expected_last_modified",
+            "health",
+            "last_modified",
+            "latest_updates",
+            "run_as_user_name",
+            "serverless_compute_id",
+            "state",
+            "url",
+        )
+    },
+}
+
+# Keys people bring from jobs, bundles and other tools that are not pipeline fields, each with
+# this stack's equivalent.
+POINTERS = {
+    "email_notifications": "a pipeline notifies through notifications: [{email_recipients: [...], alerts: [...]}]; "
+    "the stack's alerts go to lakeflow:alertEmails and the routes",
+    "schedule_cron": "schedule: {cron: '<quartz>'}",
+    "parameters": "a pipeline takes configuration: {key: value} (read with spark.conf.get)",
+    "owner": "the run-as principal owns the pipeline: run_as: {service_principal_name: <application id>}",
+    "access_control_list": "permissions: [{level: CAN_VIEW, group_name: ...}], or viewers:/runners:/managers:",
+    "cluster": "clusters: [...] (a list)",
+    "library": "libraries: [...] (a list)",
+    "presets": "environment differences go under environments.<env>: in this file",
+    "targets": "environment differences go under environments.<env>: in this file",
+    "variables": "variables are the stack's: lakeflow:variables in Pulumi.<stack>.yaml, written ${NAME}",
+    "resources": "paste the pipeline itself (what is under resources.pipelines.<key>), or run make import-bundle",
+}
+
+# What a bundle's permission level grants here.
+PERMISSION_LEVELS = {"CAN_VIEW": "viewers", "CAN_RUN": "runners", "CAN_MANAGE": "managers"}
+
+
+class Permission(_Strict):
+    """A Databricks Asset Bundle permission (`permissions:` of a pipeline resource): one level for
+    one user, group or service principal; the same as listing it under viewers/runners/managers."""
+
+    level: Literal["CAN_VIEW", "CAN_RUN", "CAN_MANAGE", "IS_OWNER"]
+    user_name: Email | None = None
+    group_name: str | None = Field(default=None, min_length=1)
+    service_principal_name: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_principal(self) -> Permission:
+        if sum(x is not None for x in (self.user_name, self.group_name, self.service_principal_name)) != 1:
+            raise ValueError("a permission names exactly one of user_name, group_name or service_principal_name")
+        if self.level == "IS_OWNER":
+            raise ValueError(
+                "IS_OWNER is not granted here: the pipeline's run-as principal owns it (run_as:, or lakeflow:runAs)"
+            )
+        _check_principal(self.principal)
+        return self
+
+    @property
+    def principal(self) -> str:
+        if self.user_name:
+            return f"user:{self.user_name}"
+        if self.group_name:
+            return f"group:{self.group_name}"
+        return f"sp:{self.service_principal_name}"
+
+
+class PipelineRunAs(_Strict):
+    """Who the pipeline and its schedule run as (the API's `run_as`); default lakeflow:runAs."""
+
+    service_principal_name: str | None = Field(default=None, min_length=1)
+    user_name: Email | None = None
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> PipelineRunAs:
+        if (self.service_principal_name is None) == (self.user_name is None):
+            raise ValueError("run_as names exactly one of service_principal_name or user_name")
+        _check_principal(self.principal)
+        return self
+
+    @property
+    def principal(self) -> str:
+        return f"sp:{self.service_principal_name}" if self.service_principal_name else f"user:{self.user_name}"
+
+
+# Provider fields the spec declares itself (typed, because the stack's rules read them); every
+# other field of the provider's Pipeline is taken as the provider describes it and sent as written.
+DECLARED_PIPELINE_FIELDS = frozenset(
+    {
+        "name",
+        "target",
+        "catalog",
+        "schema",
+        "continuous",
+        "development",
+        "photon",
+        "serverless",
+        "channel",
+        "edition",
+        "clusters",
+        "libraries",
+        "configuration",
+        "tags",
+        "notifications",
+        "run_as",
+        "event_log",
+        "budget_policy_id",
+    }
+)
+_PipelineFields = provider_model("Pipeline", DECLARED_PIPELINE_FIELDS | frozenset(REJECTED_PIPELINE_KEYS))
+PASSTHROUGH_FIELDS = frozenset(_PipelineFields.model_fields)
+
+
+class PipelineSpec(_Strict, _PipelineFields):  # type: ignore[misc,valid-type]
+    """One pipeline file: the provider's Pipeline fields (API snake_case) plus the stack's own keys
+    (schedule, access, monitoring, cost, capacity, tables, dr, release)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Annotated[str, AfterValidator(_logical_name), Field(max_length=64)]
+    # Where the tables go, as the API writes it: `catalog` + `schema` (or the legacy `target` for
+    # the schema), or this project's shorthand `target: <catalog>.<schema>`. The validators below
+    # (in field order: target, catalog, schema) leave `catalog` and `schema_` always set.
+    target: str = Field(default="", validate_default=True)
+    """`<catalog>.<schema>`; with `catalog:`, the schema (the API's legacy spelling of `schema`)."""
+    catalog: str = Field(default="", validate_default=True)
+    """Unity Catalog catalog the pipeline publishes to."""
+    schema_: str = Field(default="", alias="schema", validate_default=True)
+    """Default schema of the published tables (and of the event log)."""
     continuous: bool = False
     development: bool | None = None
     photon: bool = False
     serverless: bool = False
-    channel: Literal["CURRENT", "PREVIEW"] = "CURRENT"
-    edition: Literal["CORE", "PRO", "ADVANCED"] = "ADVANCED"
+    channel: Annotated[
+        Literal["CURRENT", "PREVIEW"],
+        BeforeValidator(_upper, json_schema_input_type=Literal["CURRENT", "PREVIEW", "current", "preview"]),
+    ] = "CURRENT"
+    edition: Annotated[
+        Literal["CORE", "PRO", "ADVANCED"],
+        BeforeValidator(_upper, json_schema_input_type=Literal["CORE", "PRO", "ADVANCED", "core", "pro", "advanced"]),
+    ] = "ADVANCED"
     clusters: list[Cluster] = []
     libraries: list[Library] = []
-    configuration: dict[str, str] = {}
-    tags: dict[str, str] = {}
+    configuration: dict[str, Text] = {}
+    tags: dict[str, Text] = {}
     notifications: list[Notification] = []
+    run_as: PipelineRunAs | None = None
+    event_log: EventLog | None = None
+    budget_policy_id: str | None = Field(default=None, min_length=1)
+    """A budget policy of your own; else the stack's cost guardrails make one for a serverless pipeline."""
     schedule: Schedule | None = None
     viewers: list[Principal] = []
     runners: list[Principal] = []
     managers: list[Principal] = []
+    permissions: list[Permission] = []
+    """Asset Bundle permissions: CAN_VIEW, CAN_RUN, CAN_MANAGE add to viewers, runners, managers."""
     monitoring: Monitoring = Monitoring()
     cost: Cost = Cost()
     capacity: Capacity | None = None
@@ -481,13 +687,78 @@ class PipelineSpec(_Strict):
     import_id: str | None = Field(default=None, min_length=1)
     """Adopt a pipeline created outside the stack (by hand, or by an old deploy script) by its id."""
 
-    @property
-    def catalog(self) -> str:
-        return self.target.split(".")[0]
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if (value and not all(_UC_NAME.fullmatch(part) for part in value.split("."))) or value.count(".") > 1:
+            raise ValueError(f"must be <catalog>.<schema>, each {UC_NAME_WORDS}")
+        return value
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog(cls, value: str, info: ValidationInfo) -> str:
+        if "target" not in info.data:
+            return value  # the target is wrong: reported there
+        target = info.data["target"]
+        if value:
+            if "." in target:
+                raise ValueError("give catalog and schema, or target: <catalog>.<schema>, not both")
+            return _uc_name(value)
+        if "." in target:
+            return str(target.split(".")[0])
+        if target:
+            raise ValueError(
+                f"is required: target: {target} without a catalog publishes to the Hive metastore, which this "
+                "stack does not deploy to (its event log, alerts, DR snapshots, grants and serverless compute "
+                f"need Unity Catalog); write catalog: <catalog> and schema: {target}"
+            )
+        raise ValueError("is required: the Unity Catalog catalog the pipeline publishes to, with schema:")
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, value: str, info: ValidationInfo) -> str:
+        if "target" not in info.data or "catalog" not in info.data:
+            return value  # reported there
+        target = info.data["target"]
+        if value:
+            if target and "." not in target:
+                raise ValueError("give schema or target (its legacy name), not both")
+            return _uc_name(value)
+        if target:
+            return str(target.split(".")[-1])
+        raise ValueError(
+            "is required: the default schema of the pipeline's tables, where its event log, alerts and DR "
+            "snapshots look (a pipeline that names every table in full still needs one here)"
+        )
 
     @property
     def schema_name(self) -> str:
-        return self.target.split(".")[1]
+        return self.schema_
+
+    @property
+    def uc_target(self) -> str:
+        """`<catalog>.<schema>`."""
+        return f"{self.catalog}.{self.schema_}"
+
+    @property
+    def run_as_principal(self) -> str | None:
+        """`sp:<id>` / `user:<email>` from the file's run_as (the stack's runAs applies otherwise)."""
+        return self.run_as.principal if self.run_as else None
+
+    def granted(self, level: str) -> list[str]:
+        """Principals at `level` (viewers | runners | managers): the list, plus bundle permissions."""
+        listed: list[str] = getattr(self, level)
+        extra = [p.principal for p in self.permissions if PERMISSION_LEVELS.get(p.level) == level]
+        return list(dict.fromkeys([*listed, *extra]))
+
+    @property
+    def ingestion(self) -> bool:
+        """A Lakeflow Connect pipeline (ingestion or gateway definition): no libraries of its own."""
+        return self.ingestion_definition is not None or self.gateway_definition is not None
+
+    def provider_settings(self) -> dict[str, Any]:
+        """Every other field of the provider's Pipeline the file sets, snake_case, as written."""
+        return self.model_dump(include=set(PASSTHROUGH_FIELDS), exclude_none=True, by_alias=True)
 
     def slot_schema(self, slot: str) -> str:
         assert self.release is not None
@@ -504,25 +775,19 @@ class PipelineSpec(_Strict):
         assert self.release is not None
         return self.release.view_schema or self.schema_name
 
+    @property
+    def event_log_settings(self) -> EventLog:
+        """The file's event_log (the API's key), else monitoring.event_log."""
+        return self.event_log or self.monitoring.event_log
+
     def event_log_of(self, schema: str) -> tuple[str, str, str]:
-        e = self.monitoring.event_log
+        e = self.event_log_settings
         return (e.catalog or self.catalog, e.schema_ or schema, e.name or f"{self.name}_event_log")
 
     @property
     def event_log_table(self) -> tuple[str, str, str]:
         """(catalog, schema, table) of the live pipeline's event log (the active slot's)."""
         return self.event_log_of(self.data_schema)
-
-
-# Keys people bring from other tools, each with the reason it is not accepted here.
-REJECTED_PIPELINE_KEYS = {
-    "storage": "never set storage: a change forces the pipeline's replacement and it conflicts "
-    "with Unity Catalog; use target: <catalog>.<schema>",
-    "catalog": "use target: <catalog>.<schema>",
-    "schema": "use target: <catalog>.<schema>",
-    "trigger": "the pipeline trigger is deprecated; use schedule: (a Databricks Job)",
-    "id": "pipeline ids are assigned by Databricks; adopt an existing pipeline with its import id",
-}
 
 
 # --- Pulumi.<stack>.yaml (namespace `lakeflow:`) --------------------------------------------
@@ -643,12 +908,15 @@ def personal(spec: PipelineSpec, developer: str) -> PipelineSpec:
     def own(schema: str) -> str:
         return f"{schema}_{developer}"
 
-    update: dict[str, Any] = {"target": f"{spec.catalog}.{own(spec.schema_name)}"}
-    log = spec.monitoring.event_log
-    if log.schema_:
-        update["monitoring"] = spec.monitoring.model_copy(
-            update={"event_log": log.model_copy(update={"schema_": own(log.schema_)})}
-        )
+    update: dict[str, Any] = {"schema_": own(spec.schema_name)}
+    for holder, key in ((spec, "event_log"), (spec.monitoring, "event_log")):
+        log = getattr(holder, key)
+        if log is not None and log.schema_:
+            moved = log.model_copy(update={"schema_": own(log.schema_)})
+            if holder is spec:
+                update["event_log"] = moved
+            else:
+                update["monitoring"] = spec.monitoring.model_copy(update={"event_log": moved})
     if spec.release is not None:
         slots = {
             name: slot.model_copy(update={"schema_": own(slot.schema_)}) if slot.schema_ else slot

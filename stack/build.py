@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 import pulumi_databricks as databricks
+from pydantic import BaseModel
 
 from components import (
     AlertRouting,
@@ -122,24 +123,25 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             name=physical_name(cfg, spec.name),
             catalog=spec.catalog,
             schema=spec.schema_name,
-            libraries=spec.libraries,
+            libraries=[_provider_shape(lib) for lib in spec.libraries],
             development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
             continuous=spec.continuous,
             photon=spec.photon,
             serverless=spec.serverless,
             channel=spec.channel,
             edition=spec.edition,
-            clusters=spec.clusters,
+            clusters=[_provider_shape(c) for c in spec.clusters],
             configuration={**spec.configuration, **restore_configuration(spec, cfg)},
-            notifications=[*failure_notifications, *spec.notifications],
-            run_as=cfg.run_as,
+            notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
+            run_as=spec.run_as_principal or cfg.run_as,
             tags=pipeline_tags(cfg, spec),
-            viewers=[*cfg.viewers, *spec.viewers],
-            runners=[*cfg.runners, *spec.runners],
-            managers=[*cfg.managers, *spec.managers],
+            viewers=[*cfg.viewers, *spec.granted("viewers")],
+            runners=[*cfg.runners, *spec.granted("runners")],
+            managers=[*cfg.managers, *spec.granted("managers")],
             event_log=spec.event_log_table,
-            budget_policy_id=policy_ids.get(spec.name),
+            budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
             spot=cfg.cloud if cfg.spot_instances else None,
+            settings=spec.provider_settings(),
             import_id=spec.import_id,
         )
         if spec.release is None:
@@ -170,15 +172,15 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
                 upstream_tables=watched,
                 failure_emails=failure_emails,
-                run_as=cfg.run_as,
+                run_as=spec.run_as_principal or cfg.run_as,
                 tags=pipeline_tags(cfg, spec),
-                viewers=[*cfg.viewers, *spec.viewers],
-                runners=[*cfg.runners, *spec.runners],
-                managers=[*cfg.managers, *spec.managers],
+                viewers=[*cfg.viewers, *spec.granted("viewers")],
+                runners=[*cfg.runners, *spec.granted("runners")],
+                managers=[*cfg.managers, *spec.granted("managers")],
                 failure_destinations=routing.webhook_ids(Severity.P1),
                 max_run_minutes=spec.monitoring.latency_objective_minutes,
                 streaming_backlog_seconds=spec.monitoring.streaming_backlog_seconds,
-                budget_policy_id=policy_ids.get(spec.name),
+                budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
             ),
         )
         await _let_registrations_run()
@@ -343,16 +345,17 @@ def canary_filter(column: str, percent: int) -> str:
     return f"PMOD(HASH({column}), 100) < {percent}"
 
 
-def _reroot(lib: Library, root: str, repo_path: str) -> Library:
-    def move(path: str) -> str:
-        return repo_path + path[len(root) :]
-
-    if lib.notebook:
-        return lib.model_copy(update={"notebook": lib.notebook.model_copy(update={"path": move(lib.notebook.path)})})
-    if lib.file:
-        return lib.model_copy(update={"file": lib.file.model_copy(update={"path": move(lib.file.path)})})
-    assert lib.glob is not None
-    return lib.model_copy(update={"glob": lib.glob.model_copy(update={"include": move(lib.glob.include)})})
+def _reroot(lib: Library, root: str, repo_path: str) -> Any:
+    """The library, its path moved from REPO_ROOT into the slot's own checkout (the loader requires
+    every path of a blue/green pipeline under REPO_ROOT)."""
+    out = _provider_shape(lib)
+    (kind, value), *_ = out.items()
+    key = {"notebook": "path", "file": "path", "glob": "include"}.get(kind)
+    if key is None:
+        out[kind] = repo_path + value[len(root) :]
+    else:
+        out[kind] = {**value, key: repo_path + value[key][len(root) :]}
+    return out
 
 
 def _promotion_source(settings: StackSettings) -> pulumi.Output[Any] | None:
@@ -525,11 +528,14 @@ def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
                     display_name=physical_name(cfg, s.name),
                     tags=pipeline_tags(cfg, s),
                     monthly_budget_usd=s.cost.monthly_budget_usd,
-                    serverless=s.serverless,
+                    # A pipeline that names its own budget policy needs none made for it.
+                    serverless=s.serverless and s.budget_policy_id is None,
                 )
                 for s in settings.pipelines
             ],
-            policy_users=[cfg.run_as] if cfg.run_as else [],
+            policy_users=list(
+                dict.fromkeys(p for p in [cfg.run_as, *(s.run_as_principal for s in settings.pipelines)] if p)
+            ),
             policy_managers=list(cfg.managers),
         ),
         opts=pulumi.ResourceOptions(providers=[account]),
@@ -547,3 +553,9 @@ def _account_provider(cfg: StackConfig) -> databricks.Provider:
         client_id=cfg.account_client_id,
         client_secret=pulumi.Output.secret(cfg.account_client_secret) if cfg.account_client_secret else None,
     )
+
+
+def _provider_shape(model: BaseModel) -> Any:
+    """A settings model as the provider's input type takes it (its `…ArgsDict`): snake_case,
+    unset fields left out."""
+    return model.model_dump(by_alias=True, exclude_none=True)

@@ -16,7 +16,6 @@ from components.pipeline_alerts import CLUSTER_METRICS, PIPELINE_METRICS
 from monitoring.queries import breach_conditions
 from offline.diff import diff_plans, main
 from offline.recorder import record
-from settings.models import Library, PathRef
 from tests.conftest import ROOT
 
 METRIC_IDS = {m.id for m, _, _ in PIPELINE_METRICS}
@@ -297,7 +296,7 @@ def _component_program(name, aliases=()):
                 name="prod_sales",
                 catalog="prod",
                 schema="sales",
-                libraries=[Library(notebook=PathRef(path="/x"))],
+                libraries=[{"notebook": {"path": "/x"}}],
                 viewers=["group:a"],
             ),
             pulumi.ResourceOptions(aliases=list(aliases), protect=True),

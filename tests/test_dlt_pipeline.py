@@ -8,17 +8,17 @@ import pytest
 
 from components import DltPipeline, DltPipelineArgs
 from offline.recorder import record
-from settings.models import Autoscale, Cluster, Library, Notification, PathRef
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
 
-NOTEBOOK = Library(notebook=PathRef(path="/Repos/x/etl"))
-CLUSTER = Cluster(
-    autoscale=Autoscale(min_workers=2, max_workers=20, mode="ENHANCED"),
-    spark_conf={"spark.databricks.delta.optimizeWrite.enabled": "true"},
-    custom_tags={"DataProduct": "sales"},
-)
+NOTEBOOK = {"notebook": {"path": "/Repos/x/etl"}}
+# Provider-shaped mappings (PipelineClusterArgs / PipelineLibraryArgs), as any program passes them.
+CLUSTER = {
+    "autoscale": {"min_workers": 2, "max_workers": 20, "mode": "ENHANCED"},
+    "spark_conf": {"spark.databricks.delta.optimizeWrite.enabled": "true"},
+    "custom_tags": {"DataProduct": "sales"},
+}
 
 
 def run(*components: tuple[str, DltPipelineArgs, pulumi.ResourceOptions | None]):
@@ -99,12 +99,10 @@ def test_modes_libraries_configuration_notifications_and_run_as():
                     continuous=True,
                     configuration={"source_path": "/Volumes/x"},
                     notifications=[
-                        Notification(
-                            email_recipients=["oncall@example.com"], alerts=["on-update-failure", "on-flow-failure"]
-                        )
+                        {"email_recipients": ["oncall@example.com"], "alerts": ["on-update-failure", "on-flow-failure"]}
                     ],
                     run_as="sp:1234-abcd",
-                    libraries=[NOTEBOOK, Library(file=PathRef(path="/Repos/x/b.py"))],
+                    libraries=[NOTEBOOK, {"file": {"path": "/Repos/x/b.py"}}],
                 ),
                 None,
             )

@@ -259,7 +259,6 @@ def blue_green_views(name: str, like: str) -> list[str]:
         from components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
         from components.dlt_pipeline import DltPipelineArgs
         from offline.recorder import record
-        from settings.models import Library, PathRef
 
         names = [STAND_IN, *HOSTILE.values()]
 
@@ -272,7 +271,7 @@ def blue_green_views(name: str, like: str) -> list[str]:
                             name=f"prod_p{i}_{slot}",
                             catalog=n,
                             schema=n if slot == "blue" else "p_green",
-                            libraries=[Library(notebook=PathRef(path=f"/Repos/p{i}_{slot}/nb"))],
+                            libraries=[{"notebook": {"path": f"/Repos/p{i}_{slot}/nb"}}],
                         ),
                         repo_path=f"/Repos/p{i}_{slot}",
                         ref="tag:v1",

@@ -361,7 +361,7 @@ def test_storage_is_rejected_with_the_reason(project):
         "storage",
         "is not accepted",
         "a change forces the pipeline's replacement",
-        "use target: <catalog>.<schema>",
+        "write catalog: and schema:",
         value="dbfs:/pipelines/invoices",
         line=line_of(project, INVOICE, "storage:"),
     )
