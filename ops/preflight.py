@@ -268,6 +268,12 @@ class Preflight:
         self._warehouses()
         self._system_tables()
         self._run_as_checks(run_as_failure)
+        # A pipeline file's own run_as: the same identity checks (its grants are not read: the
+        # catalog checks are the stack run-as principal's).
+        own = {s.run_as_principal for s in self.settings.pipelines if s.run_as_principal} - {self.cfg.run_as}
+        for principal in sorted(p for p in own if p):
+            identity, failure = self._run_as_identity(principal)
+            self._run_as_checks(failure, principal, identity)
         self._principals()
         self._git_credentials()
         self._folders()
@@ -277,11 +283,13 @@ class Preflight:
 
     # --- identities ---------------------------------------------------------------------------------------
 
-    def _run_as_identity(self) -> tuple[Identity | None, _Failed | None]:
-        """The run-as identity (None: the deployer's own), with its groups when the workspace knows it."""
-        if self.cfg.run_as is None:
+    def _run_as_identity(self, principal: str | None = None) -> tuple[Identity | None, _Failed | None]:
+        """The run-as identity (None: the deployer's own), with its groups when the workspace knows it;
+        `principal`: a pipeline file's own run_as instead of lakeflow:runAs."""
+        principal = principal or self.cfg.run_as
+        if principal is None:
             return None, None
-        kind, name = self.cfg.run_as.split(":", 1)
+        kind, name = principal.split(":", 1)
         if name == self.deployer.name:
             return self.deployer, None
         identity = Identity("run-as", kind, name)
@@ -599,19 +607,25 @@ class Preflight:
 
     # --- identities the stack names --------------------------------------------------------------------------
 
-    def _run_as_checks(self, failure: _Failed | None) -> None:
-        cfg, deployer = self.cfg, self.deployer
-        if cfg.run_as is None:
+    def _run_as_checks(
+        self, failure: _Failed | None, principal: str | None = None, identity: Identity | None = None
+    ) -> None:
+        """The run-as principal (lakeflow:runAs, or `principal` with its `identity`) exists, is
+        active, and the deployer may run as it."""
+        deployer = self.deployer
+        if principal is None:
+            principal, identity = self.cfg.run_as, self.run_as
+        if principal is None:
             self.add("run_as", "-", Status.OK, "no lakeflow:runAs: pipelines, jobs and alerts run as the deployer")
             return
-        kind, name = cfg.run_as.split(":", 1)
+        kind, name = principal.split(":", 1)
         what = "service principal" if kind == "sp" else "user"
-        if self.run_as is deployer:
-            self.add("run_as", cfg.run_as, Status.OK, f"the deployer is the run-as {what}")
-            self.add("run_as_use", cfg.run_as, Status.OK, "the deployer runs as itself")
+        if identity is deployer:
+            self.add("run_as", principal, Status.OK, f"the deployer is the run-as {what}")
+            self.add("run_as_use", principal, Status.OK, "the deployer runs as itself")
             return
         if failure is None:
-            self.add("run_as", cfg.run_as, Status.OK, f"{what} {name} is in the workspace and active")
+            self.add("run_as", principal, Status.OK, f"{what} {name} is in the workspace and active")
         elif failure.kind == "inactive":
             patch = {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -620,7 +634,7 @@ class Preflight:
             command = "service-principals" if kind == "sp" else "users"
             self.add(
                 "run_as",
-                cfg.run_as,
+                principal,
                 Status.MISSING,
                 f"{what} {name} is deactivated in the workspace",
                 f"databricks {command} patch {failure} --json '{json.dumps(patch)}'  (a workspace admin)",
@@ -632,18 +646,18 @@ class Preflight:
                 if kind == "sp"
                 else f"databricks users create --user-name {name}  (a workspace admin)"
             )
-            self.add("run_as", cfg.run_as, Status.MISSING, f"{what} {name} is not in the workspace", fix)
+            self.add("run_as", principal, Status.MISSING, f"{what} {name} is not in the workspace", fix)
         else:
-            self.add("run_as", cfg.run_as, Status.UNKNOWN, str(failure), self._ask_admin(failure, f"{what} {name}"))
+            self.add("run_as", principal, Status.UNKNOWN, str(failure), self._ask_admin(failure, f"{what} {name}"))
         if kind == "user":
             if deployer.admin:
                 self.add(
-                    "run_as_use", cfg.run_as, Status.OK, "the deployer is a workspace admin: may run as another user"
+                    "run_as_use", principal, Status.OK, "the deployer is a workspace admin: may run as another user"
                 )
             else:
                 self.add(
                     "run_as_use",
-                    cfg.run_as,
+                    principal,
                     Status.MISSING,
                     f"only a workspace admin may run pipelines and jobs as another user ({deployer.label} is not one)",
                     f"deploy as {name} or as a workspace admin, or set lakeflow:runAs to a service principal "

@@ -407,6 +407,17 @@ def test_a_run_as_service_principal_not_in_the_workspace(workspace, project, cap
     )
 
 
+def test_a_pipelines_own_run_as_principal_is_checked_too(workspace, project, capsys):
+    serve(workspace)
+    other = "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"
+    project.edit_pipeline("invoice_ingest", run_as={"service_principal_name": other})
+    workspace.on("GET", SERVICE_PRINCIPALS, recorded("preflight_scim_empty"), query=rf"filter=applicationId.*{other}")
+    code, out = report(project, capsys)
+    assert code == 1
+    assert only_problems(out) == {("run_as", f"sp:{other}"): "MISSING"}
+    assert rows(out)[("run_as", f"sp:{RUNNER}")]["status"] == "OK"
+
+
 def test_a_deactivated_run_as_service_principal(workspace, project, capsys):
     serve(workspace)
     workspace.on("GET", SERVICE_PRINCIPALS, recorded("preflight_service_principal_inactive"))
