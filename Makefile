@@ -9,9 +9,9 @@ STACK  ?= dev
 # never spliced into the command line: `make plan 'STACK=dev;cmd'` plans a stack named that (and
 # is refused), it does not run cmd.
 export STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
-	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW
+	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW BUNDLE TARGET OUT FORCE
 
-.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview
+.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview import-bundle
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -110,3 +110,10 @@ rehearse-upgrade: $(STAMP)
 	@$(BIN)/python -m ops.rehearse_upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
 		$(if $(CHANNEL),--channel "$$CHANNEL") $(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS")
+
+## import-bundle: a Databricks Asset Bundle's pipelines as pipelines/*.yaml, one file each, target differences
+##                as environments.<env>; prints what it could not carry over (settings/bundle_import.py)
+##                BUNDLE=<databricks.yml or resources .yml> [TARGET=<base target>] [OUT=pipelines] [FORCE=1]
+import-bundle: $(STAMP)
+	@$(BIN)/python -m settings.bundle_import --bundle "$$BUNDLE" $(if $(TARGET),--target "$$TARGET") \
+		$(if $(OUT),--out "$$OUT") $(if $(FORCE),--force)
