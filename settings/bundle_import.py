@@ -1,12 +1,16 @@
 """`make import-bundle`: a Databricks Asset Bundle's pipelines as pipeline files of this project.
 
     python -m settings.bundle_import --bundle PATH [--target NAME] [--out DIR] [--root DIR] [--force]
+                                     [--bundle-root DIR]
 
 The contract, in order:
 
 1. Files. The bundle file (a `databricks.yml`, or a resources-only file without `bundle:`) is
-   read with `settings.yaml_source.load_yaml`; its `include:` globs (relative to its directory,
-   never outside it: such a glob is reported and skipped) are read too, and everything is
+   read with `settings.yaml_source.load_yaml`. Relative paths start from the bundle root: the
+   bundle file's folder; for a resources-only file, `--bundle-root`, else the nearest folder
+   above it holding a `databricks.yml` (as the CLI reads it), else its own folder. Its
+   `include:` globs (relative to the bundle root, never outside it: such a glob is reported and
+   skipped) are read too, and everything is
    merged as the Databricks CLI merges it: maps key by key, lists concatenated, pipeline
    `clusters` then merged by `label` (default "default", case-insensitive). Legacy
    `environments:` counts as `targets:`; a pipeline defined only under
@@ -185,17 +189,33 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield path, value
 
 
+def _bundle_root(resources_file: Path) -> Path:
+    """Where a resources-only file's relative paths start from: the nearest folder above it that
+    holds the bundle's `databricks.yml` (as the CLI, which includes the file from there, reads
+    it), else the file's own folder."""
+    for folder in list(resources_file.resolve().parents)[:16]:
+        if any((folder / name).is_file() for name in BUNDLE_FILES):
+            return folder
+    return resources_file.parent
+
+
+BUNDLE_FILES = ("databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml")
+
+
 class _Bundle:
     """The merged bundle, and what one target makes of each pipeline."""
 
-    def __init__(self, path: Path, display: str):
-        self.path, self.display, self.root = path, display, path.parent
+    def __init__(self, path: Path, display: str, root: Path | None = None):
+        self.path, self.display = path, display
         self.notes: dict[str, dict[str, None]] = {}  # pipeline key ("": the bundle) -> notes, in order
         self.origins: dict[str, str] = {}  # stack variable -> what it stands for in the bundle
         self.pipeline_jobs: set[str] = set()
         self.steps = 0
         main = self._read(path, display)
-        data = self._normalise(main, display, "")
+        self.root = root or (path.parent if "bundle" in main else _bundle_root(path))
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise BundleError(f"{display}: is not inside the bundle root {self.root}")
+        data = self._normalise(main, display, path.resolve().relative_to(self.root.resolve()).as_posix())
         for rel in self._includes(main.get("include")):
             shown = (Path(display).parent / rel).as_posix()
             data = merge(data, self._normalise(self._read(self.root / rel, shown), shown, rel))
@@ -663,11 +683,16 @@ def _environment_of(targets: Collection[str], envs: Collection[str]) -> dict[str
 
 
 def import_bundle(
-    bundle: Path, *, envs: Collection[str], target: str | None = None, display: str | None = None
+    bundle: Path,
+    *,
+    envs: Collection[str],
+    target: str | None = None,
+    display: str | None = None,
+    bundle_root: Path | None = None,
 ) -> BundleImport:
     """The pipeline files of `bundle` (rules 1-5 of the module docstring); `envs`: the project's
-    environments. Raises BundleError on bad input."""
-    b = _Bundle(bundle, display or str(bundle))
+    environments; `bundle_root`: where relative paths start (rule 1). Raises BundleError on bad input."""
+    b = _Bundle(bundle, display or str(bundle), bundle_root)
     if target is not None and target not in b.targets:
         raise BundleError(
             f"{b.display}: --target {target!r} is not a target of the bundle "
@@ -848,6 +873,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help=f"where the files go (default: <root>/{PIPELINES_DIR})")
     parser.add_argument("--root", default=str(ROOT), help="the project: its Pulumi.*.yaml name the environments")
     parser.add_argument("--force", action="store_true", help="overwrite existing pipeline files")
+    parser.add_argument(
+        "--bundle-root",
+        help="the bundle's folder, for a resources file (default: the nearest one holding databricks.yml)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the problem
@@ -858,7 +887,11 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.root)
         stacks = stack_variables(root)
         result = import_bundle(
-            Path(args.bundle), envs={env for env, _ in stacks.values()}, target=args.target, display=args.bundle
+            Path(args.bundle),
+            envs={env for env, _ in stacks.values()},
+            target=args.target,
+            display=args.bundle,
+            bundle_root=Path(args.bundle_root) if args.bundle_root else None,
         )
         written = write(result, Path(args.out) if args.out else root / PIPELINES_DIR, args.bundle, args.force)
     except BundleError as exc:

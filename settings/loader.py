@@ -546,8 +546,8 @@ def _interpolate(value: Any, path: str, variables: Mapping[str, str], doc: YamlD
             )
         return match.group(0)
 
-    filled = _BUNDLE_REFERENCE.sub(fill_bundle, value)
-    return _PLACEHOLDER.sub(fill, filled)
+    # `${var.${ENV}_catalog}` (a bundle variable named after the target) is filled inside out.
+    return _BUNDLE_REFERENCE.sub(fill_bundle, _PLACEHOLDER.sub(fill, value))
 
 
 _BUNDLE_HINTS = {
