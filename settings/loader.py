@@ -33,6 +33,7 @@ from settings.models import (
     POINTERS,
     REJECTED_PIPELINE_KEYS,
     SECRET_KEYS,
+    EventLog,
     Mode,
     PipelineSpec,
     StackConfig,
@@ -746,6 +747,13 @@ def _cross_checks(
                 "a production pipeline must run as a service principal",
                 spec.run_as.user_name,
                 "run_as: {service_principal_name: <application id>}, or leave it out for lakeflow:runAs",
+            )
+        if spec.event_log is not None and spec.monitoring.event_log != EventLog():
+            err(
+                "event_log",
+                "is also given as monitoring.event_log: one place says where the event log goes",
+                spec.event_log.model_dump(by_alias=True, exclude_none=True),
+                "keep event_log: (the API's key) and drop monitoring.event_log",
             )
         if spec.trigger is not None and (spec.schedule is not None or spec.continuous):
             err(

@@ -367,6 +367,13 @@ def test_keys_teams_bring_from_the_api_are_known(project):
     pipeline_inputs(project)
 
 
+def test_the_apis_event_log_is_where_the_event_log_goes_and_not_said_twice(project):
+    write(project, event_log={"catalog": "${CATALOG}", "schema": "ops", "name": "orders_log"})
+    assert pipeline_inputs(project)["eventLog"] == {"catalog": "dev", "schema": "ops", "name": "orders_log"}
+    write(project, event_log={"name": "a"}, monitoring={"event_log": {"name": "b"}})
+    assert "one place says where" in error_at(load_errors(project), FILE, "event_log").message
+
+
 def test_a_trigger_beside_a_schedule_is_refused(project):
     write(project, trigger={"cron": {"quartz_cron_schedule": "0 0 * * * ?"}}, schedule={"cron": "0 0 * * * ?"})
     assert "two starters would collide" in error_at(load_errors(project), FILE, "trigger").message
