@@ -8,8 +8,16 @@ STACK  ?= dev
 # Every argument reaches the commands as an environment variable, quoted by the shell ("$$STACK"),
 # never spliced into the command line: `make plan 'STACK=dev;cmd'` plans a stack named that (and
 # is refused), it does not run cmd.
-export STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
+ARGS := STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
 	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW BUNDLE TARGET OUT FORCE
+export $(ARGS)
+# ... and keep every character as written: a URN holds `$` (`…DltPipeline$databricks:index/…`), which make
+# would expand (`$d`) in a command-line or environment value. Each argument becomes its raw text.
+$(foreach v,$(ARGS),$(if $(filter command line environment,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
+
+# make turns any failed command into its own exit status 2; each command's status (README: exit codes)
+# is printed as it fails, and `bin/lakeflow <command>` (what the workflows run) returns it as is.
+STATUS = status=$$?; [ $$status -eq 0 ] || { echo "make $@: exit status $$status" >&2; exit $$status; }
 
 .PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview import-bundle
 
@@ -23,7 +31,7 @@ venv: $(STAMP)
 
 ## plan: offline plan of STACK (default dev); JSON=<path> also writes it as JSON
 plan: $(STAMP)
-	@$(BIN)/python -m offline.plan --stack "$$STACK" $(if $(JSON),--json "$$JSON")
+	@$(BIN)/python -m offline.plan --stack "$$STACK" $(if $(JSON),--json "$$JSON"); $(STATUS)
 
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
@@ -32,12 +40,12 @@ test: $(STAMP)
 ## engine: build the real Pulumi CLI, Python language host and Databricks provider from Go modules
 ##         (cached by version: ~/.cache/lakeflow-engine, or LAKEFLOW_ENGINE_CACHE)
 engine: $(STAMP)
-	@$(BIN)/python -m engine.build
+	@$(BIN)/python -m engine.build; $(STATUS)
 
 ## preview: the real `pulumi preview --diff` of STACK with the policy pack: temporary backend, stub
 ##          workspace on 127.0.0.1, no credentials (builds the engine first if needed)
 preview: $(STAMP)
-	@$(BIN)/python -m engine.preview --stack "$$STACK"
+	@$(BIN)/python -m engine.preview --stack "$$STACK"; $(STATUS)
 
 ## test-engine: the agreement tests: the real engine against the offline plan, diff and policies
 test-engine: engine
@@ -64,36 +72,36 @@ diff: $(STAMP)
 	@LAKEFLOW_ALLOW_DESTROY="$$ALLOW_DESTROY" $(BIN)/python -m offline.diff --stack "$$STACK" --base "$$BASE" \
 		$(if $(JSON),--json "$$JSON") $(if $(MARKDOWN),--markdown "$$MARKDOWN") \
 		$(if $(ACKNOWLEDGEMENTS),--acknowledgements "$$ACKNOWLEDGEMENTS") \
-		$(if $(ENGINE_PREVIEW),--engine-preview "$$ENGINE_PREVIEW")
+		$(if $(ENGINE_PREVIEW),--engine-preview "$$ENGINE_PREVIEW"); $(STATUS)
 
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)
-	@$(BIN)/python -m offline.policy --stack "$$STACK"
+	@$(BIN)/python -m offline.policy --stack "$$STACK"; $(STATUS)
 
 ## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv])
 capacity: $(STAMP)
 	@$(BIN)/python -m ops.capacity --stack "$$STACK" $(if $(GROWTH),--growth "$$GROWTH") \
-		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY")
+		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY"); $(STATUS)
 
 ## dr-restore: the ordered restore plan of PIPELINE in STACK from its DR snapshots (guide 10.3);
 ##             [TABLE=] [VERSION=|TIMESTAMP=] [OUTPUTS=<pulumi stack output --json file>]
 dr-restore: $(STAMP)
 	@$(BIN)/python -m dr.restore --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(TABLE),--table "$$TABLE") \
 		$(if $(VERSION),--version "$$VERSION") $(if $(TIMESTAMP),--timestamp "$$TIMESTAMP") \
-		$(if $(OUTPUTS),--outputs "$$OUTPUTS")
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS"); $(STATUS)
 
 ## health: day-2 health check of STACK's pipelines through the Databricks SDK (guide 5.1-5.2);
 ##         [PIPELINE=] [OUTPUTS=<pulumi stack output --json file>] [JSON=1]; exit 0 ok, 1 warnings, 2 critical
 health: $(STAMP)
 	@$(BIN)/python -m ops.health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
-		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json)
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json); $(STATUS)
 
 ## preflight: check in the workspace what STACK assumes but does not create (catalogs and grants, DR catalog,
 ##            SQL warehouse, system tables, run-as principal, Git credentials, folders, pipeline code, landing
 ##            volumes), each missing one with its fix; before the first deploy (docs/going-live.md); [JSON=1];
 ##            exit 0 all present, 1 something missing, 2 could not check
 preflight: $(STAMP)
-	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json)
+	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json); $(STATUS)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
 ##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]
@@ -102,18 +110,18 @@ validate-release: $(STAMP)
 	@$(BIN)/python -m ops.validate_release --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(SLOT),--slot "$$SLOT") \
 		$(if $(REFRESH),--refresh "$$REFRESH") $(if $(TABLES),--tables "$$TABLES") \
 		$(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") $(if $(OUTPUTS),--outputs "$$OUTPUTS") \
-		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json)
+		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json); $(STATUS)
 
 ## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
 ##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
 rehearse-upgrade: $(STAMP)
 	@$(BIN)/python -m ops.rehearse_upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
 		$(if $(CHANNEL),--channel "$$CHANNEL") $(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") \
-		$(if $(OUTPUTS),--outputs "$$OUTPUTS")
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS"); $(STATUS)
 
 ## import-bundle: a Databricks Asset Bundle's pipelines as pipelines/*.yaml, one file each, target differences
 ##                as environments.<env>; prints what it could not carry over (settings/bundle_import.py)
 ##                BUNDLE=<databricks.yml or resources .yml> [TARGET=<base target>] [OUT=pipelines] [FORCE=1]
 import-bundle: $(STAMP)
 	@$(BIN)/python -m settings.bundle_import --bundle "$$BUNDLE" $(if $(TARGET),--target "$$TARGET") \
-		$(if $(OUT),--out "$$OUT") $(if $(FORCE),--force)
+		$(if $(OUT),--out "$$OUT") $(if $(FORCE),--force); $(STATUS)
