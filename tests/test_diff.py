@@ -50,6 +50,12 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     assert d.summary() == "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
     changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
     assert [path for path, _, _ in changes.pop("config-backup")] == ["contentBase64"]
+    # which, decoded, is the resolved settings: the two keys that changed (test_diff_review.py)
+    (backup,) = next(c for c in d.changed if c.name == "config-backup").changes
+    assert backup.detail is not None and [(e.path, e.old, e.new) for e in backup.detail.entries] == [
+        ("pipelines.sales_pipeline.spec.configuration.batch_size", "(absent)", "500"),
+        ("pipelines.sales_pipeline.spec.schedule.cron", "0 0 */6 * * ?", "0 0 */4 * * ?"),
+    ]
     assert changes == {
         "sales_pipeline-pipeline": [("configuration.batch_size", "(absent)", "500")],
         "sales_pipeline-job": [("schedule.quartzCronExpression", "0 0 */6 * * ?", "0 0 */4 * * ?")],
@@ -419,8 +425,18 @@ def test_acknowledgements_come_from_allow_destroy_lines_only():
         "Retire the old ingest.\n\nallow-destroy: urn:pulumi:prod::lakeflow::a::b\n"
         "  Allow-Destroy:   urn:pulumi:prod::lakeflow::c::d  \n"
         "please allow-destroy: urn:pulumi:prod::lakeflow::not::this\nallow-destroy: not-a-urn\n"
+        # in a Markdown description: in backticks or quotes (matching), CRLF line ends
+        "allow-destroy: `urn:pulumi:prod::lakeflow::x$y::e`\r\n"
+        "allow-destroy: 'urn:pulumi:prod::lakeflow::f::g'\r\n"
+        "allow-destroy: `urn:pulumi:prod::lakeflow::mismatched::quotes'\n"
+        "allow-destroy:\nurn:pulumi:prod::lakeflow::next::line\n"
     )
-    assert acknowledged_urns(text) == ["urn:pulumi:prod::lakeflow::a::b", "urn:pulumi:prod::lakeflow::c::d"]
+    assert acknowledged_urns(text) == [
+        "urn:pulumi:prod::lakeflow::a::b",
+        "urn:pulumi:prod::lakeflow::c::d",
+        "urn:pulumi:prod::lakeflow::x$y::e",
+        "urn:pulumi:prod::lakeflow::f::g",
+    ]
 
 
 def test_an_input_taken_from_a_replaced_resource_changes_and_may_replace_its_reader():
