@@ -9,11 +9,16 @@ STACK  ?= dev
 # never spliced into the command line: `make plan 'STACK=dev;cmd'` plans a stack named that (and
 # is refused), it does not run cmd.
 ARGS := STACK JSON BASE MARKDOWN ACKNOWLEDGEMENTS GROWTH MONTHS HISTORY PIPELINE TABLE VERSION TIMESTAMP \
-	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW BUNDLE TARGET OUT FORCE
+	OUTPUTS SLOT REFRESH TABLES TIMEOUT TOLERANCE CHANNEL SIZES ALLOW_DESTROY ENGINE_PREVIEW BUNDLE TARGET OUT FORCE \
+	HTTP_TIMEOUT RETRY_TIMEOUT VERBOSE HISTORY_SQL
 export $(ARGS)
 # ... and keep every character as written: a URN holds `$` (`…DltPipeline$databricks:index/…`), which make
 # would expand (`$d`) in a command-line or environment value. Each argument becomes its raw text.
 $(foreach v,$(ARGS),$(if $(filter command line environment,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
+
+# How long a day-2 command waits for the workspace (seconds): each call, and the SDK's retries.
+WORKSPACE = $(if $(HTTP_TIMEOUT),--http-timeout "$$HTTP_TIMEOUT") $(if $(RETRY_TIMEOUT),--retry-timeout "$$RETRY_TIMEOUT") \
+	$(if $(VERBOSE),--verbose)
 
 # make turns any failed command into its own exit status 2; each command's status (README: exit codes)
 # is printed as it fails, and `bin/lakeflow <command>` (what the workflows run) returns it as is.
@@ -78,10 +83,11 @@ diff: $(STAMP)
 policy: $(STAMP)
 	@$(BIN)/python -m offline.policy --stack "$$STACK"; $(STATUS)
 
-## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv])
+## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv]);
+##           HISTORY_SQL=1 prints the query that exports the HISTORY csv for STACK's pipelines
 capacity: $(STAMP)
 	@$(BIN)/python -m ops.capacity --stack "$$STACK" $(if $(GROWTH),--growth "$$GROWTH") \
-		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY"); $(STATUS)
+		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY") $(if $(HISTORY_SQL),--history-sql); $(STATUS)
 
 ## dr-restore: the ordered restore plan of PIPELINE in STACK from its DR snapshots (guide 10.3);
 ##             [TABLE=] [VERSION=|TIMESTAMP=] [OUTPUTS=<pulumi stack output --json file>]
@@ -90,18 +96,20 @@ dr-restore: $(STAMP)
 		$(if $(VERSION),--version "$$VERSION") $(if $(TIMESTAMP),--timestamp "$$TIMESTAMP") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS"); $(STATUS)
 
+## health, preflight, validate-release, rehearse-upgrade reach the workspace within HTTP_TIMEOUT seconds a call
+##         (default 30, or LAKEFLOW_HTTP_TIMEOUT) and retry for RETRY_TIMEOUT (default the same); VERBOSE=1: whole errors
 ## health: day-2 health check of STACK's pipelines through the Databricks SDK (guide 5.1-5.2);
 ##         [PIPELINE=] [OUTPUTS=<pulumi stack output --json file>] [JSON=1]; exit 0 ok, 1 warnings, 2 critical
 health: $(STAMP)
 	@$(BIN)/python -m ops.health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
-		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json); $(STATUS)
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
 
 ## preflight: check in the workspace what STACK assumes but does not create (catalogs and grants, DR catalog,
 ##            SQL warehouse, system tables, run-as principal, Git credentials, folders, pipeline code, landing
 ##            volumes), each missing one with its fix; before the first deploy (docs/going-live.md); [JSON=1];
 ##            exit 0 all present, 1 something missing, 2 could not check
 preflight: $(STAMP)
-	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json); $(STATUS)
+	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
 ##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]
@@ -110,14 +118,14 @@ validate-release: $(STAMP)
 	@$(BIN)/python -m ops.validate_release --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(SLOT),--slot "$$SLOT") \
 		$(if $(REFRESH),--refresh "$$REFRESH") $(if $(TABLES),--tables "$$TABLES") \
 		$(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") $(if $(OUTPUTS),--outputs "$$OUTPUTS") \
-		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json); $(STATUS)
+		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
 
 ## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
 ##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
 rehearse-upgrade: $(STAMP)
 	@$(BIN)/python -m ops.rehearse_upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
 		$(if $(CHANNEL),--channel "$$CHANNEL") $(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") \
-		$(if $(OUTPUTS),--outputs "$$OUTPUTS"); $(STATUS)
+		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(WORKSPACE); $(STATUS)
 
 ## import-bundle: a Databricks Asset Bundle's pipelines as pipelines/*.yaml, one file each, target differences
 ##                as environments.<env>; prints what it could not carry over (settings/bundle_import.py)

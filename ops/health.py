@@ -23,10 +23,19 @@ same thresholds (monitoring.thresholds of the pipeline file) as the stack's aler
 stack's SQL warehouse (lakeflow:warehouseId). `--threshold drop_rate=0.1` overrides one for this
 run. No data in the window (NULL) is no incident: OK, and the detail says the window was empty.
 A query that fails (event log table missing, warehouse unreachable) is a WARNING with its message;
-a pipeline that cannot be read (403, 404, timeout) is CRITICAL: its health is unknown.
+a pipeline that cannot be read (403, 404) is CRITICAL: its health is unknown. A pipeline of the
+stack's outputs that is not in pipelines/, or a declared one missing from the outputs (not
+deployed), is a row of its own: no pipeline is skipped without saying so.
+
+The workspace: `--http-timeout SECONDS` (or LAKEFLOW_HTTP_TIMEOUT; default 30) bounds each call and
+connecting (at most 5 s), `--retry-timeout` the SDK's retries (default: the same); see
+ops/workspace.py. A workspace that cannot be used at all (host unreachable, DNS, connection refused,
+TLS, no answer in time, credentials refused, no Databricks API at the host) stops the run at once:
+one line on stderr, exit 2. `--verbose` prints the whole text of errors; the JSON report carries it.
 
 Exit status: 0 healthy, 1 warnings, 2 critical, so cron and CI can act. A command error (no
-credentials, unknown PIPELINE, a stack without outputs) is one line on stderr and exit 2 as well.
+credentials, an unreachable workspace, unknown PIPELINE, a stack without outputs) is one line on
+stderr and exit 2 as well.
 """
 
 from __future__ import annotations
@@ -86,6 +95,8 @@ class Check:
     bad_when: str | None = None
     """above | below: on which side of the threshold the value is a problem."""
     detail: str = ""
+    """One line; when an error is behind it, its whole text follows on the next lines (the table shows
+    the first line, shortened at a word boundary)."""
 
 
 @dataclass
@@ -234,8 +245,11 @@ class _Warehouse:
         except OpsError:
             raise  # the statement ran and failed (e.g. event log table not found): this query only
         except Exception as exc:  # any SDK failure becomes one line
-            self.broken = str(workspace.api_error(exc, f"SQL warehouse {self.warehouse_id}"))
-            raise OpsError(self.broken) from None
+            error = workspace.api_error(exc, f"SQL warehouse {self.warehouse_id}")
+            if isinstance(error, workspace.Unusable):
+                raise error from None  # the workspace itself: the same for every later call
+            self.broken = str(error)
+            raise error from None
         if not rows:
             return None
         if column not in rows[0]:
@@ -295,7 +309,9 @@ def check_pipeline(
         pipeline = _read(lambda: w.pipelines.get(pipeline_id=pipeline_id), f"pipeline {spec.name} ({pipeline_id})")
         updates = _updates(w, spec.name, pipeline_id)
     except _Unreadable as exc:
-        result.checks.append(_problem("pipeline", Status.CRITICAL, f"{exc}: health unknown"))
+        error = exc.args[0]
+        detail = workspace.with_full(f"{error}: health unknown", error)
+        result.checks.append(_problem("pipeline", Status.CRITICAL, detail))
         return result
     result.name = pipeline.name or ""
     state = pipeline.state.value if pipeline.state else "UNKNOWN"
@@ -336,14 +352,13 @@ class _Unreadable(Exception):
 
 
 def _read(call: Callable[[], Any], what: str) -> Any:
-    from databricks.sdk.errors import Unauthenticated
-
     try:
         return call()
-    except Unauthenticated as exc:
-        raise workspace.api_error(exc, what) from None  # the same for every pipeline: stop here
     except Exception as exc:  # every SDK error class ends here as one line
-        raise _Unreadable(str(workspace.api_error(exc, what))) from None
+        error = workspace.api_error(exc, what)
+        if isinstance(error, workspace.Unusable):
+            raise error from None  # unreachable, refused credentials: the same for every pipeline: stop here
+        raise _Unreadable(error) from None
 
 
 def _updates(w: Any, name: str, pipeline_id: str) -> list[Any]:
@@ -473,8 +488,11 @@ def _metric_check(
     """`note` says how the limit was chosen, or why there is none."""
     try:
         value = warehouse.value(metric.query(ref), metric.column)
-    except OpsError as exc:
-        return Check(metric.check, Status.WARNING, None, metric.unit, limit, metric.bad_when, f"not measured: {exc}")
+    except workspace.Unusable:
+        raise
+    except OpsError as exc:  # the table shows the first line, the JSON report the whole text
+        detail = workspace.with_full(f"not measured: {exc}", exc)
+        return Check(metric.check, Status.WARNING, None, metric.unit, limit, metric.bad_when, detail)
     if value is None:
         return Check(metric.check, Status.OK, None, metric.unit, limit, metric.bad_when, metric.no_data)
     if limit is None:
@@ -555,7 +573,14 @@ def render(report: Report) -> str:
     header = ("PIPELINE", "CHECK", "STATUS", "VALUE", "LIMIT", "DETAIL")
     blocks = [
         [
-            (p.pipeline if i == 0 else "", c.check, c.status.value, _shown(c.value, c.unit), _limit(c), c.detail)
+            (
+                p.pipeline if i == 0 else "",
+                c.check,
+                c.status.value,
+                _shown(c.value, c.unit),
+                _limit(c),
+                workspace.brief(c.detail),
+            )
             for i, c in enumerate(p.checks)
         ]
         for p in report.pipelines
@@ -608,28 +633,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold", action="append", default=[], metavar="NAME=VALUE", help="override a threshold for this run"
     )
-    parser.add_argument("--http-timeout", type=int, default=60, metavar="SECONDS", help="per HTTP request")
-    parser.add_argument(
-        "--retry-timeout", type=int, default=120, metavar="SECONDS", help="how long 429/503/timeouts are retried"
-    )
+    workspace.add_connection_options(parser)
     parser.add_argument("--now", help=argparse.SUPPRESS)  # tests: the time ages are measured at
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        if args.http_timeout < 1 or args.retry_timeout < 1:
-            raise OpsError("--http-timeout and --retry-timeout must be at least 1 second")
+        bounds = workspace.connection_timeouts(args)
         now = _now(args.now)
         overrides = parse_thresholds(args.threshold)
         _thresholds(Thresholds(), overrides)  # a bad override stops here, before any API call
         settings = load_stack(args.root, args.stack)
         ids = _selected(settings, workspace.load_outputs(args.stack, args.outputs), args.stack, args.pipeline)
-        w = workspace.client(retry_timeout_seconds=args.retry_timeout, http_timeout_seconds=args.http_timeout)
+        w = workspace.client(bounds, verbose=args.verbose)
         report = check_stack(w, settings, ids, now, overrides, whole_stack=args.pipeline is None)
     except ConfigErrors as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_CRITICAL
     except OpsError as exc:
-        print(f"make health: {exc}", file=sys.stderr)
+        workspace.report_error("make health", exc, args.verbose)
         return workspace.EXIT_ERROR
     print(json.dumps(report.as_json(), indent=2) if args.json else render(report))
     return report.status.exit_code

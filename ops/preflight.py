@@ -41,10 +41,19 @@ permissions (warehouse, folder) directly or through a group, `users` included. A
 "cannot verify (permission denied)", with the grant to ask for. What no API answers is UNKNOWN as
 well, its detail starting "MANUAL CHECK", never OK.
 
+What a check leaves out on purpose is listed below the table ("not checked: ...", JSON `not_checked`):
+the code of blue/green pipelines (their Repos check it out) and of pipelines without libraries.
+
+The workspace: `--http-timeout SECONDS` (or LAKEFLOW_HTTP_TIMEOUT; default 30) bounds each call and
+connecting (at most 5 s), `--retry-timeout` the SDK's retries (default: the same); see
+ops/workspace.py. A row's detail is one line, shortened at a word boundary; an UNKNOWN row's whole
+error is the JSON report's `error` (and printed below the row with `--verbose`).
+
 Exit status: 0 every prerequisite present; 1 something MISSING (whatever else is UNKNOWN); 2 something
-could not be checked (UNKNOWN rows), or the command could not run at all (no credentials, host
-unreachable, credentials refused, credentials for another workspace than the stack's databricks:host, a
-configuration error: one line on stderr). Nothing is changed: every call is a read.
+could not be checked (UNKNOWN rows), or the command could not run at all (no credentials; the host
+unreachable: DNS, connection refused, TLS, no answer within the timeout; credentials refused; no
+Databricks API at the host; credentials for another workspace than the stack's databricks:host; a
+configuration error: one line on stderr, within seconds). Nothing is changed: every call is a read.
 """
 
 from __future__ import annotations
@@ -90,6 +99,8 @@ class Check:
     detail: str
     fix: str = ""
     """The grant or command that makes it present (MISSING), or the one to ask for (UNKNOWN)."""
+    error: str = ""
+    """UNKNOWN: the whole text of the error behind `detail` (which is one line, shortened)."""
 
 
 @dataclass
@@ -100,6 +111,8 @@ class Report:
     run_as: str | None
     """lakeflow:runAs; None: everything runs as the deployer."""
     checks: list[Check] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    """What a check leaves out on purpose, and why (e.g. the code of a blue/green pipeline)."""
 
     @property
     def status(self) -> Status:
@@ -117,7 +130,11 @@ class Report:
             "run_as": self.run_as,
             "status": self.status.value,
             "exit_code": self.exit_code,
-            "checks": [{**asdict(c), "status": c.status.value} for c in self.checks],
+            "checks": [
+                {**{k: v for k, v in asdict(c).items() if k != "error" or v}, "status": c.status.value}
+                for c in self.checks
+            ],
+            "not_checked": self.not_checked,
         }
 
 
@@ -164,28 +181,32 @@ def _group_names(values: Iterable[Any] | None) -> frozenset[str]:
 
 
 class _Failed(Exception):
-    """An API call that did not answer: `kind` is not_found, denied or error."""
+    """An API call that did not answer: `kind` is not_found, denied or error; `full`: the whole text of
+    the error behind it (the JSON report's `error`, and --verbose's)."""
 
-    def __init__(self, kind: str, line: str):
+    def __init__(self, kind: str, line: str, full: str = ""):
         super().__init__(line)
         self.kind = kind
+        self.full = full
 
 
 def _call(what: str, call: Callable[[], Any]) -> Any:
-    """Run one API call. Refused credentials stop the run (OpsError: the same for every check); any
-    other failure is a _Failed the check reports, never a traceback."""
-    from databricks.sdk.errors import NotFound, PermissionDenied, Unauthenticated
+    """Run one API call. A workspace that cannot be used (unreachable, no answer in time, credentials
+    refused, no Databricks API at the host) stops the run (workspace.Unusable: the same for every check);
+    any other failure is a _Failed the check reports, never a traceback."""
+    from databricks.sdk.errors import NotFound, PermissionDenied
 
     try:
         return call()
-    except Unauthenticated as exc:
-        raise workspace.api_error(exc, what) from None
-    except NotFound:
-        raise _Failed("not_found", f"{what}: not found") from None
-    except PermissionDenied:
-        raise _Failed("denied", f"{what}: cannot verify (permission denied)") from None
     except Exception as exc:  # every SDK error class, timeouts, an unreachable host: one line
-        raise _Failed("error", f"could not check: {workspace.api_error(exc, what)}") from None
+        error = workspace.api_error(exc, what)
+        if isinstance(error, workspace.Unusable):
+            raise error from None
+        if isinstance(exc, NotFound):
+            raise _Failed("not_found", f"{what}: not found", error.full) from None
+        if isinstance(exc, PermissionDenied):
+            raise _Failed("denied", f"{what}: cannot verify (permission denied)", error.full) from None
+        raise _Failed("error", f"could not check: {error}", error.full) from None
 
 
 def _scim_filter(attribute: str, value: str) -> str:
@@ -249,11 +270,16 @@ class Preflight:
         self.settings = settings
         self.cfg = settings.config
         self.checks: list[Check] = []
+        self.not_checked: list[str] = []
         self._effective: dict[tuple[str, str, str | None], dict[str, frozenset[str]]] = {}
         self._metastore: str | None = None
 
-    def add(self, check: str, target: str, status: Status, detail: str, fix: str = "") -> None:
-        self.checks.append(Check(check, target, status, detail, fix))
+    def add(
+        self, check: str, target: str, status: Status, detail: str, fix: str = "", cause: _Failed | None = None
+    ) -> None:
+        """`cause`: the failure an UNKNOWN row reports; its whole text goes with the row."""
+        error = cause.full if cause is not None and cause.full and cause.full != str(cause) else ""
+        self.checks.append(Check(check, target, status, detail, fix, error))
 
     def run(self) -> Report:
         # Who deploys: the first call, so no credentials or an unreachable host stop here, in one line.
@@ -279,7 +305,7 @@ class Preflight:
         self._folders()
         self._code()
         self._volumes()
-        return Report(self.settings.stack, self.deployer.name, self.cfg.run_as, self.checks)
+        return Report(self.settings.stack, self.deployer.name, self.cfg.run_as, self.checks, self.not_checked)
 
     # --- identities ---------------------------------------------------------------------------------------
 
@@ -396,7 +422,7 @@ class Preflight:
             if failure.kind == "not_found":
                 self.add(check, catalog, Status.MISSING, "catalog not found", f"CREATE CATALOG {name}; {grants}")
             else:
-                self.add(check, catalog, Status.UNKNOWN, str(failure), self._ask(failure, grants))
+                self.add(check, catalog, Status.UNKNOWN, str(failure), self._ask(failure, grants), failure)
             return
         for identity, privileges in who:
             target = f"{catalog} ({identity.role})"
@@ -404,7 +430,9 @@ class Preflight:
                 lacking = self._lacking("catalog", catalog, identity, privileges, info.owner)
             except _Failed as failure:
                 grant = _grant(privileges, "CATALOG", name, identity.name)
-                self.add(check, target, Status.UNKNOWN, f"{identity.label}: {failure}", self._ask(failure, grant))
+                self.add(
+                    check, target, Status.UNKNOWN, f"{identity.label}: {failure}", self._ask(failure, grant), failure
+                )
                 continue
             if lacking:
                 self.add(
@@ -458,7 +486,12 @@ class Preflight:
                 self.add("system_table", table, Status.MISSING, f"{who.label} cannot read it", "; ".join(missing))
             elif unknown is not None:
                 self.add(
-                    "system_table", table, Status.UNKNOWN, f"{who.label}: {unknown}", self._ask(unknown, everything)
+                    "system_table",
+                    table,
+                    Status.UNKNOWN,
+                    f"{who.label}: {unknown}",
+                    self._ask(unknown, everything),
+                    unknown,
                 )
             else:
                 self.add("system_table", table, Status.OK, f"{who.label} has SELECT")
@@ -509,7 +542,7 @@ class Preflight:
                         f"CREATE SCHEMA IF NOT EXISTS {quoted(catalog, schema)}; CREATE VOLUME {name}; {grants}",
                     )
                 else:
-                    self.add("volume", full, Status.UNKNOWN, str(failure), self._ask(failure, grants))
+                    self.add("volume", full, Status.UNKNOWN, str(failure), self._ask(failure, grants), failure)
                 continue
             missing: list[str] = []
             unknown: _Failed | None = None
@@ -525,7 +558,7 @@ class Preflight:
                     "volume", full, Status.MISSING, f"{who.label} cannot read the landing files", "; ".join(missing)
                 )
             elif unknown is not None:
-                self.add("volume", full, Status.UNKNOWN, f"{who.label}: {unknown}", self._ask(unknown, grants))
+                self.add("volume", full, Status.UNKNOWN, f"{who.label}: {unknown}", self._ask(unknown, grants), unknown)
             else:
                 self.add("volume", full, Status.OK, f"exists; {who.label} has READ VOLUME")
 
@@ -566,7 +599,14 @@ class Preflight:
                     f"databricks warehouses create --json '{json.dumps(create)}'",
                 )
             else:
-                self.add("warehouse", warehouse_id, Status.UNKNOWN, str(failure), self._ask_warehouse(failure, grant))
+                self.add(
+                    "warehouse",
+                    warehouse_id,
+                    Status.UNKNOWN,
+                    str(failure),
+                    self._ask_warehouse(failure, grant),
+                    failure,
+                )
             return
         try:
             acl = _call(
@@ -581,6 +621,7 @@ class Preflight:
                     Status.UNKNOWN,
                     f"{who.label}: {failure}",
                     self._ask_warehouse(failure, grant, who),
+                    failure,
                 )
             return
         for who in users:
@@ -648,7 +689,9 @@ class Preflight:
             )
             self.add("run_as", principal, Status.MISSING, f"{what} {name} is not in the workspace", fix)
         else:
-            self.add("run_as", principal, Status.UNKNOWN, str(failure), self._ask_admin(failure, f"{what} {name}"))
+            self.add(
+                "run_as", principal, Status.UNKNOWN, str(failure), self._ask_admin(failure, f"{what} {name}"), failure
+            )
         if kind == "user":
             if deployer.admin:
                 self.add(
@@ -694,7 +737,7 @@ class Preflight:
                 fix = f"ask a workspace admin or the service principal's manager to confirm, or to {grant}"
             else:
                 fix = self._ask(failure, grant)
-            self.add("run_as_use", target, Status.UNKNOWN, f"{deployer.label}: {failure}", fix)
+            self.add("run_as_use", target, Status.UNKNOWN, f"{deployer.label}: {failure}", fix, failure)
             return
         prefix = "servicePrincipals" if deployer.kind == "sp" else "users"
         names = {f"{prefix}/{deployer.name}": "", **{f"groups/{g}": f" (through group {g})" for g in deployer.groups}}
@@ -746,7 +789,12 @@ class Preflight:
                 found = self._lookup(kind, name)
             except _Failed as failure:
                 self.add(
-                    "principal", principal, Status.UNKNOWN, str(failure), self._ask_admin(failure, f"{what} {name}")
+                    "principal",
+                    principal,
+                    Status.UNKNOWN,
+                    str(failure),
+                    self._ask_admin(failure, f"{what} {name}"),
+                    failure,
                 )
                 continue
             if found is None:
@@ -780,7 +828,7 @@ class Preflight:
             credentials = _call("Git credentials of the deployer", lambda: list(self.w.git_credentials.list()))
         except _Failed as failure:
             for url in urls:
-                self.add("git_credential", url, Status.UNKNOWN, str(failure), "run it again (as the deployer)")
+                self.add("git_credential", url, Status.UNKNOWN, str(failure), "run it again (as the deployer)", failure)
             return
         for url in urls:
             provider = GIT_PROVIDERS.get((urlparse(url).hostname or "").lower())
@@ -820,7 +868,11 @@ class Preflight:
         """The code of each pipeline the stack does not check out itself (blue/green slots get their Repos)."""
         root = self.cfg.variables.get("REPO_ROOT")
         for spec in self.settings.pipelines:
-            if spec.release is not None or not spec.libraries:
+            if spec.release is not None:
+                self.not_checked.append(f"code of {spec.name}: blue/green, its slots' Repos check it out (pulumi up)")
+                continue
+            if not spec.libraries:
+                self.not_checked.append(f"code of {spec.name}: it declares no libraries")
                 continue
             paths = [_library_path(lib) for lib in spec.libraries]
             absent: list[str] = []
@@ -846,7 +898,7 @@ class Preflight:
                 self.add("code", spec.name, Status.MISSING, detail, fix)
             elif unknown is not None:
                 fix = "ask for CAN READ on the code's folder" if unknown.kind == "denied" else self._ask(unknown, "")
-                self.add("code", spec.name, Status.UNKNOWN, str(unknown), fix)
+                self.add("code", spec.name, Status.UNKNOWN, str(unknown), fix, unknown)
             else:
                 self.add("code", spec.name, Status.OK, f"{len(paths)} library path(s) found")
 
@@ -867,7 +919,7 @@ class Preflight:
                     self.add("folder", path, Status.MISSING, f"{current} does not exist", "")
                 else:
                     fix = f"ask for CAN MANAGE on {current}" if failure.kind == "denied" else self._ask(failure, "")
-                    self.add("folder", path, Status.UNKNOWN, f"for {what}: {failure}", fix)
+                    self.add("folder", path, Status.UNKNOWN, f"for {what}: {failure}", fix, failure)
                 return
         top = "/" + (current.removeprefix("/Workspace").strip("/").split("/")[0] if current.strip("/") else "")
         at_top = current.removeprefix("/Workspace") in (top, "/") or current in ("/", "/Workspace")
@@ -922,7 +974,7 @@ class Preflight:
             ).access_control_list
         except _Failed as failure:
             fix = f"ask the folder's owner to run: {grant}" if failure.kind == "denied" else self._ask(failure, grant)
-            self.add("folder", path, Status.UNKNOWN, f"{deployer.label}: {failure}", fix)
+            self.add("folder", path, Status.UNKNOWN, f"{deployer.label}: {failure}", fix, failure)
             return
         via = _holder(acl or [], deployer, _FOLDER_MANAGE)
         if via is None:
@@ -989,9 +1041,11 @@ def same_workspace(host: str | None, deploys_to: str | None, stack: str) -> None
 # --- output -----------------------------------------------------------------------------------------------------
 
 
-def render(report: Report) -> str:
+def render(report: Report, verbose: bool = False) -> str:
+    """The table; a detail is one line, shortened at a word boundary (the JSON report has the whole text,
+    and `verbose` prints the error behind an UNKNOWN row below it)."""
     header = ("CHECK", "TARGET", "STATUS", "DETAIL", "FIX")
-    rows = [(c.check, c.target, c.status.value, c.detail, c.fix) for c in report.checks]
+    rows = [(c.check, c.target, c.status.value, workspace.brief(c.detail), c.fix) for c in report.checks]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
@@ -1003,11 +1057,15 @@ def render(report: Report) -> str:
         f"deployer {report.deployer} (the current credentials); {run_as}",
         "",
         line(header),
-        *(line(row) for row in rows),
     ]
+    for row, check in zip(rows, report.checks, strict=True):
+        lines.append(line(row))
+        if verbose and check.error:
+            lines += [f"    | {text}" for text in check.error.splitlines()]
     counts = {s: sum(1 for c in report.checks if c.status is s) for s in Status}
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
-    lines += ["", f"{len(report.checks)} check(s): {summary or 'none'}; exit {report.exit_code}"]
+    lines += [""] + [f"not checked: {what}" for what in report.not_checked]
+    lines.append(f"{len(report.checks)} check(s): {summary or 'none'}; exit {report.exit_code}")
     return "\n".join(lines)
 
 
@@ -1020,26 +1078,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make preflight", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--http-timeout", type=int, default=60, metavar="SECONDS", help="per HTTP request")
-    parser.add_argument(
-        "--retry-timeout", type=int, default=120, metavar="SECONDS", help="how long 429/503/timeouts are retried"
-    )
+    workspace.add_connection_options(parser)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        if args.http_timeout < 1 or args.retry_timeout < 1:
-            raise OpsError("--http-timeout and --retry-timeout must be at least 1 second")
+        bounds = workspace.connection_timeouts(args)
         settings = load_stack(args.root, args.stack)
-        w = workspace.client(retry_timeout_seconds=args.retry_timeout, http_timeout_seconds=args.http_timeout)
-        same_workspace(w.config.host, stack_host(args.root, args.stack), args.stack)
+        deploys_to = stack_host(args.root, args.stack)
+        w = workspace.client(
+            bounds,
+            before_connect=lambda host: same_workspace(host, deploys_to, args.stack),  # before anything is sent
+            verbose=args.verbose,
+        )
         report = check_stack(w, settings)
     except ConfigErrors as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_ERROR
     except OpsError as exc:
-        print(f"make preflight: {exc}", file=sys.stderr)
+        workspace.report_error("make preflight", exc, args.verbose)
         return EXIT_ERROR
-    print(json.dumps(report.as_json(), indent=2) if args.json else render(report))
+    print(json.dumps(report.as_json(), indent=2) if args.json else render(report, args.verbose))
     return report.exit_code
 
 

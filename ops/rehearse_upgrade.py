@@ -17,7 +17,14 @@ Two corrections to the guide's script:
 
 Never in production: stacks whose environment is `prod` or that protect their resources are refused.
 Exit status: 0 the copy completed on the new channel, 1 it failed (the upgrade would break the
-pipeline: read the errors printed), 2 the rehearsal could not run (credentials, ids, timeout).
+pipeline: read the errors printed), 2 the rehearsal could not run (credentials, ids, timeout, an
+unreachable workspace).
+
+The workspace: `--http-timeout SECONDS` (or LAKEFLOW_HTTP_TIMEOUT; default 30) bounds each call and
+connecting (at most 5 s), `--retry-timeout` the SDK's retries (default: the same); see
+ops/workspace.py. An unreachable host (DNS, connection refused, TLS, no answer in time), refused
+credentials or a host without the Databricks API is one line within seconds, before anything is
+created. `--verbose` prints the whole text of errors.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ops import workspace
 from ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
 from settings.errors import ConfigErrors
@@ -150,7 +158,7 @@ def _run(w: Any, r: Rehearsal, spec: Any, timeout_minutes: int, say: Callable[[s
             "read the errors",
             lambda: list(w.pipelines.list_pipeline_events(r.copy_id, filter="level='ERROR'", max_results=5)),
         )
-        r.errors = [e.message for e in events[:5] if getattr(e, "message", None)]
+        r.errors = [str(e.message) for e in events[:5] if getattr(e, "message", None)]
 
 
 def _teardown(w: Any, r: Rehearsal, warehouse_id: str, say: Callable[[str], None]) -> None:
@@ -204,16 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel", default="PREVIEW", choices=["PREVIEW", "CURRENT"])
     parser.add_argument("--timeout-minutes", type=int, default=120)
     parser.add_argument("--outputs", type=Path)
+    workspace.add_connection_options(parser)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     rehearsal = None
     try:
+        bounds = workspace.connection_timeouts(args)
         settings = load_stack(args.root, args.stack)
         cfg = settings.config
         if cfg.environment == "prod" or cfg.protect:
             raise OpsError(f"STACK={args.stack}: rehearsals run in a non-production stack (dev or staging), never here")
         ids = pipeline_ids(load_outputs(args.stack, args.outputs), args.stack, args.pipeline)
-        w = client()
+        w = client(bounds, verbose=args.verbose)
         rehearsal = rehearse(
             w,
             settings,
@@ -227,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return 2
     except OpsError as exc:
-        print(f"make rehearse-upgrade: {exc}", file=sys.stderr)
+        workspace.report_error("make rehearse-upgrade", exc, args.verbose)
         return 2
     print(render(rehearsal))
     if rehearsal.leftovers:

@@ -43,8 +43,15 @@ SQL error, a CANCELED update, the timeout). Only a check that measured something
 is 1: a statement that could not run or answered something that is not a count or a rate (an SDK
 or HTTP error, a FAILED statement, a statement still running after `_SQL_TIMEOUT_SECONDS`, a SQL
 warehouse that is not found, an answer of an unexpected shape) is 2, naming the check and its table.
-Progress and errors go to stderr (errors one line, `make validate-release: ...`), the report to stdout
-(`--json`: as JSON).
+Progress and errors go to stderr (errors one line, `make validate-release: ...`, SDK and SQL messages
+shortened at a word boundary; `--verbose` adds their whole text), the report to stdout (`--json`: as
+JSON).
+
+The workspace: `--http-timeout SECONDS` (or LAKEFLOW_HTTP_TIMEOUT; default 30) bounds each call and
+connecting (at most 5 s), `--retry-timeout` the SDK's retries (default: the same); see
+ops/workspace.py. An unreachable host (DNS, connection refused, TLS, no answer in time), refused
+credentials or a host without the Databricks API is one line within seconds, exit 2, before any
+update starts.
 """
 
 from __future__ import annotations
@@ -62,7 +69,18 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.queries import PipelineRef, drop_rate, expectation_pass_rate
-from ops.workspace import EXIT_ERROR, OpsError, api_error, client, guarded, load_outputs, pipeline_ids, run_sql
+from ops import workspace
+from ops.workspace import (
+    EXIT_ERROR,
+    OpsError,
+    api_error,
+    brief,
+    client,
+    guarded,
+    load_outputs,
+    pipeline_ids,
+    run_sql,
+)
 from settings.errors import ConfigErrors, did_you_mean
 from settings.loader import StackSettings
 from settings.models import PipelineSpec, quoted
@@ -293,7 +311,7 @@ def failure_reason(w: Any, pipeline_id: str, update_id: str) -> str | None:
         events = w.pipelines.list_pipeline_events(pipeline_id, filter="level='ERROR'", max_results=25)
         for event in itertools.islice(events, 25):
             if event.origin is not None and event.origin.update_id == update_id and event.message:
-                return str(event.message).strip().splitlines()[0][:300]
+                return brief(str(event.message))
     except Exception:  # the reason is a courtesy: the verdict does not depend on it
         return None
     return None
@@ -428,7 +446,7 @@ def _first_value(rows: list[dict[str, Any]], what: str) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return "NULL" if value is None else repr(value)[:80]
+    return "NULL" if value is None else brief(repr(value), 80)
 
 
 def _query(w: Any, warehouse: str, statement: str, what: str) -> list[dict[str, Any]]:
@@ -437,7 +455,7 @@ def _query(w: Any, warehouse: str, statement: str, what: str) -> list[dict[str, 
     try:
         return run_sql(w, warehouse, statement, timeout_seconds=_SQL_TIMEOUT_SECONDS)
     except OpsError as exc:  # FAILED, CANCELED or CLOSED statement, or still running at the timeout
-        raise OpsError(f"{what}: {_one_line(str(exc))}") from None
+        raise type(exc)(f"{what}: {_one_line(str(exc))}", f"{what}: {exc.full}") from None
     except Exception as exc:  # the SDK's errors, HTTP failures, an answer the SDK cannot read
         raise _sql_error(exc, what, warehouse) from None
 
@@ -447,23 +465,27 @@ def _sql_error(exc: Exception, what: str, warehouse: str) -> OpsError:
 
     where = f"SQL warehouse {warehouse} (the stack's lakeflow:warehouseId)"
     detail = _one_line(str(exc)) or type(exc).__name__
+    # OSError: the HTTP client's connection errors and timeouts
+    general = api_error(exc, f"{what} on {where}") if isinstance(exc, DatabricksError | OSError) else None
+    if isinstance(general, workspace.Unusable):  # unreachable, credentials refused, not the Databricks API
+        return general
     if isinstance(exc, NotFound):
-        return OpsError(f"{what}: not found (404) on {where}: {detail}")
+        return OpsError(f"{what}: not found (404) on {where}: {detail}", f"{what}: not found (404) on {where}: {exc}")
     if isinstance(exc, PermissionDenied):
-        return OpsError(
+        line = (
             f"{what}: permission denied (403) on {where}: the identity needs CAN_USE on the warehouse and "
-            f"SELECT on the table ({detail})"
+            f"SELECT on the table"
         )
-    if isinstance(exc, DatabricksError | OSError):  # OSError: the HTTP client's connection errors, timeouts
-        return api_error(exc, f"{what} on {where}")
-    return OpsError(
-        f"{what}: an answer of the statement execution API that is not understood ({type(exc).__name__}: {detail})"
-    )
+        return OpsError(f"{line} ({detail})", f"{line} ({exc})")
+    if general is not None:
+        return general
+    line = f"{what}: an answer of the statement execution API that is not understood ({type(exc).__name__}"
+    return OpsError(f"{line}: {detail})", f"{line}: {exc})")
 
 
 def _one_line(text: str) -> str:
-    """The first non-blank line (a Spark error's context lines follow it), at most 300 characters."""
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
+    """The first non-blank line (a Spark error's context lines follow it), shortened at a word boundary."""
+    return brief(text)
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -542,7 +564,7 @@ def validate(
     try:
         report.checks.extend(run_checks(w, settings, spec, target, seconds, tolerance, margin))
     except OpsError as exc:
-        raise OpsError(f"{not_checked}: {exc}") from None
+        raise type(exc)(f"{not_checked}: {exc}", f"{not_checked}: {exc.full}") from None
     except KeyboardInterrupt:
         raise OpsError(f"{not_checked}: interrupted; nothing was validated") from None
     except Exception as exc:  # no traceback: whatever went wrong, nothing was validated (exit 2)
@@ -564,12 +586,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric-margin", type=float, default=0.01, help="rates vs production (default 0.01)")
     parser.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json` of the stack")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    workspace.add_connection_options(parser)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    def fail(message: str) -> int:
-        one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    def fail(message: str | OpsError) -> int:
+        one_line = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
         print(f"make validate-release: {one_line}", file=sys.stderr)
+        if args.verbose and isinstance(message, OpsError) and message.full != str(message):
+            for line in message.full.splitlines():
+                print(f"  | {line}", file=sys.stderr)
         return EXIT_ERROR
 
     if not 0 < args.timeout_minutes <= 24 * 60:
@@ -579,10 +605,13 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.metric_margin < 1:
         return fail(f"--metric-margin {args.metric_margin:g}: a share such as 0.01 (one percentage point)")
     try:
+        bounds = workspace.connection_timeouts(args)
         settings = load_stack(args.root, args.stack)
     except ConfigErrors as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_ERROR
+    except OpsError as exc:
+        return fail(exc)
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -592,12 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         request = update_request(spec, args.refresh, args.tables)
         outputs = load_outputs(args.stack, args.outputs)
         target = resolve_target(settings, outputs, spec, args.slot)
-        w = client()
+        w = client(bounds, verbose=args.verbose)
         report = validate(
             w, settings, spec, target, request, args.timeout_minutes * 60, args.tolerance, args.metric_margin, progress
         )
     except OpsError as exc:
-        return fail(str(exc))
+        return fail(exc)
     if args.json:
         print(json.dumps({**asdict(report), "passed": report.passed}, indent=2))
     else:

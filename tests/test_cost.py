@@ -175,8 +175,14 @@ def test_make_capacity_from_history_fits_the_growth(project, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--months", "0"], "MONTHS=0: must be between 1 and 60"),
-        (["--growth", "-2"], "GROWTH=-2.0: must be a rate"),
+        (["--months", "0"], "MONTHS=0: must be between 1 and 120"),
+        (["--months", "121"], "MONTHS=121: must be between 1 and 120"),
+        (["--growth", "-2"], "GROWTH=-2: must be a rate"),
+        (
+            ["--growth", "50"],
+            "GROWTH=50: must be a rate such as 0.1 (10 % a month), more than -0.9 and at most 10; for 50 % write 0.5",
+        ),
+        (["--growth", "nan"], "GROWTH=nan: must be a rate"),
         (["--history", "/nonexistent.csv", "--growth", "0.1"], "HISTORY=/nonexistent.csv: no such file"),
     ],
 )

@@ -197,8 +197,17 @@ def makefile() -> dict[str, set[str]]:
         elif line.strip() and not line.startswith("#"):
             target = None
 
+    # Variables defined as text the recipes use (`WORKSPACE = $(if $(HTTP_TIMEOUT),...)`): what they read.
+    text = (ROOT / "Makefile").read_text()
+    macros = {
+        name: set(re.findall(r"\$\(([A-Z][A-Z0-9_]*)\)|\$\$\{?([A-Z][A-Z0-9_]*)", body.replace("\\\n", " ")))
+        for name, body in re.findall(r"^([A-Z][A-Z0-9_]*) = ((?:.*\\\n)*.*)$", text, re.MULTILINE)
+    }
+    macros = {name: {a or b for a, b in found} for name, found in macros.items()}
+
     def reads(t: str, seen: frozenset[str] = frozenset()) -> set[str]:
         found = set(own[t])
+        found |= {v for name in own[t] & set(macros) for v in macros[name]}
         for p in prerequisites[t]:
             if p in own and p not in seen:
                 found |= reads(p, seen | {t})
@@ -977,3 +986,15 @@ def test_readme_pending_fixes_are_still_pending():
     readme = (ROOT / "README.md").read_text()
     fixed = [passage for passage, _ in README_PENDING if passage not in readme]
     assert fixed == [], f"README.md no longer has these: remove them from README_PENDING in tests/test_docs.py: {fixed}"
+
+
+def test_the_readmes_capacity_export_query_is_the_one_the_command_prints():
+    from ops.capacity import history_query
+    from tests.test_capacity_inputs import SALES_REF
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Cost and capacity") :]
+    shown = section[section.index("```sql\n") + len("```sql\n") : section.index("```\n\n</details>")]
+    assert shown == history_query([SALES_REF], "prod"), (
+        "README's export query is stale: paste make capacity HISTORY_SQL=1"
+    )

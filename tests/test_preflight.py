@@ -143,9 +143,13 @@ def test_a_ready_stack_exits_0_with_a_table_of_every_check(workspace, project, c
     header = lines[3]
     assert header.split() == ["CHECK", "TARGET", "STATUS", "DETAIL", "FIX"]
     column = header.index("STATUS")
-    body = [line for line in lines[4:] if line and not line.startswith(f"{len(PROD_ROWS)} check")]
+    body = [line for line in lines[4:] if line and not line.startswith((f"{len(PROD_ROWS)} check", "not checked"))]
     assert len(body) == len(PROD_ROWS)
     assert all(line[column : column + 3] == "OK " for line in body), body
+    # What is left out on purpose is named, never skipped silently.
+    assert [line for line in lines if line.startswith("not checked")] == [
+        "not checked: code of customer_360: blue/green, its slots' Repos check it out (pulumi up)"
+    ]
     assert lines[-1] == f"{len(PROD_ROWS)} check(s): {len(PROD_ROWS)} OK; exit 0"
 
 
@@ -785,11 +789,40 @@ def test_an_unreachable_host_is_one_line(workspace, project, capsys, monkeypatch
         port = s.getsockname()[1]
     monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{port}")
     project.edit_stack("prod", **{"databricks:host": f"http://127.0.0.1:{port}"})
-    assert run(project, "--retry-timeout", "1", "--http-timeout", "1") == 2
+    assert run(project, "--http-timeout", "1") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("make preflight: the current user (the deployer): ")
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err == (
+        f"make preflight: cannot reach http://127.0.0.1:{port}: connection refused (is DATABRICKS_HOST right? "
+        "a workspace URL looks like https://<name>.cloud.databricks.com)\n"
+    )
+
+
+def test_a_workspace_that_stops_answering_midway_stops_the_run(workspace, project, capsys):
+    serve(workspace)
+    workspace.on("GET", GIT_CREDENTIALS, Answer(body={}, delay=2.5))
+    assert run(project, "--http-timeout", "1") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(
+        f"make preflight: Git credentials of the deployer: {workspace.host} did not answer within 1 s"
+    )
+    assert len(workspace.calls("GET", GIT_CREDENTIALS)) == 1  # not retried past the budget, nothing after it
+
+
+def test_an_unknown_row_carries_the_whole_error(workspace, project, capsys):
+    serve(workspace)
+    long = "the metastore is being upgraded " * 20
+    workspace.on("GET", GIT_CREDENTIALS, Answer(500, {"error_code": "INTERNAL_ERROR", "message": long.strip()}))
+    code, out = report(project, capsys, "--retry-timeout", "1")
+    assert code == 2
+    row = rows(out)[("git_credential", REPO_URL)]
+    assert "\n" not in row["detail"] and row["detail"].endswith(" …")
+    assert long.strip() in row["error"]
+    assert "error" not in rows(out)[("catalog", "prod (deployer)")]  # only where there is one
+    assert run(project, "--retry-timeout", "1", "--verbose") == 2
+    table = capsys.readouterr().out
+    assert f"    | Git credentials of the deployer: InternalError: {long.strip()}" in table
 
 
 @pytest.mark.parametrize("host", ["https://dbc-prod.cloud.databricks.com", "http://127.0.0.1:1"])
@@ -822,8 +855,13 @@ def test_the_make_target_passes_arguments_as_quoted_environment_variables():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^\.PHONY:.* preflight\b", makefile, re.M)
     assert "## preflight: " in makefile
-    recipe = makefile.split("\npreflight: $(STAMP)\n", 1)[1].split("\n\n", 1)[0]
-    assert recipe.strip() == '@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json)'
+    recipe = makefile.split("\npreflight: $(STAMP)\n", 1)[1].split("\n\n", 1)[0].strip()
+    assert recipe.startswith('@$(BIN)/python -m ops.preflight --stack "$$STACK" ')
+    assert "$(if $(JSON),--json)" in recipe
+    # Every value reaches the command as a quoted environment variable, never spliced into the command line.
+    for name, body in re.findall(r"\$\(if \$\((\w+)\),([^)]*)\)", recipe):
+        assert "$(" not in body and all(f'"$${v}"' == f'"$${name}"' for v in re.findall(r"\$\$(\w+)", body))
+        assert re.findall(r"\$\$\w+", body) == re.findall(r'"(\$\$\w+)"', body)
 
 
 def test_the_json_report_is_the_table_s_content(workspace, project, capsys):
