@@ -46,7 +46,6 @@ def test_a_destroy_is_acknowledged_through_make_with_the_dollar_signs_of_its_urn
         assert refused.returncode == 2 and "make diff: exit status 1" in refused.stderr
         destroyed = re.findall(r"^  x (urn:\S+): ", refused.stdout, re.MULTILINE)
         assert any("$databricks:index/pipeline:Pipeline::" in urn for urn in destroyed), refused.stdout
-        assert run(repo, "bin/lakeflow", "diff", "--stack", "dev", "--base", "HEAD").returncode == 1
 
         # As a user types it on make's command line, in single quotes (the guard's hint says so).
         acknowledged = run(repo, "make", "-s", "diff", "STACK=dev", "BASE=HEAD", f"ALLOW_DESTROY={' '.join(destroyed)}")
@@ -85,12 +84,23 @@ FAILING = {
 
 
 @pytest.mark.parametrize("target", sorted(FAILING))
-def test_each_commands_status_is_said_by_make_and_returned_by_bin_lakeflow(repo, target):
-    make_args, cli_args, status = FAILING[target]
+def test_each_commands_status_is_said_by_make(repo, target):
+    make_args, _, status = FAILING[target]
     through_make = run(repo, "make", "-s", target, *make_args)
     assert through_make.returncode == 2, through_make.stderr
     assert f"make {target}: exit status {status}" in through_make.stderr
-    assert run(repo, "bin/lakeflow", target, *cli_args).returncode == status
+
+
+def test_bin_lakeflow_returns_each_status_as_is(repo):
+    # 2 for bad input (every command alike: one stands for all, bin/lakeflow runs the module make
+    # runs, checked below), and the guard's 1, which make folds into 2.
+    _, cli_args, status = FAILING["plan"]
+    assert run(repo, "bin/lakeflow", "plan", *cli_args).returncode == status
+    (repo / "pipelines" / "invoice_ingest.yaml").unlink()
+    try:
+        assert run(repo, "bin/lakeflow", "diff", "--stack", "dev", "--base", "HEAD").returncode == 1
+    finally:
+        subprocess.run(["git", "checkout", "-q", "--", "pipelines"], cwd=repo, check=True)
 
 
 def test_an_unknown_command_is_2_with_the_list():
