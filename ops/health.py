@@ -57,7 +57,7 @@ from ops import workspace
 from ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError
 from settings.errors import ConfigErrors
 from settings.loader import StackSettings
-from settings.models import PauseStatus, PipelineSpec, Thresholds, schedule_period_minutes
+from settings.models import PauseStatus, PipelineSpec, Thresholds, alert_thresholds, schedule_period_minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 UPDATE_PAGES = 4  # list-updates pages (25 updates each) searched for the last COMPLETED update
@@ -325,13 +325,19 @@ def check_pipeline(
         slot=spec.release.active if spec.release else None,
         continuous=spec.continuous,
     )
+    # The alerts' rule (settings.models.alert_thresholds), on these thresholds; a pipeline with no
+    # fixed period (file arrival, a paused schedule, started by hand) has no lag to judge here.
     period, why = _schedule_period(settings, spec)
+    judged = alert_thresholds(
+        spec.model_copy(update={"monitoring": spec.monitoring.model_copy(update={"thresholds": thresholds})}),
+        {p.name: p for p in settings.pipelines},
+    )
     lag_limit: float | None = None
     lag_note = ""
     if spec.continuous:
-        lag_limit = thresholds.processing_lag_minutes
+        lag_limit = judged.processing_lag_minutes
     elif period is not None:
-        lag_limit = period + thresholds.processing_lag_minutes
+        lag_limit = judged.processing_lag_minutes
         lag_note = f"objective {thresholds.processing_lag_minutes} min + one schedule period ({_duration(period)})"
     else:
         lag_note = f"{why}: lag not judged"

@@ -899,6 +899,16 @@ def schedule_period_minutes(spec: PipelineSpec, pipelines: Mapping[str, Pipeline
     return max(known) if known and len(known) == len(periods) else None
 
 
+def alert_thresholds(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> Thresholds:
+    """The thresholds the alerts and `make health` judge a pipeline by: its own, with the
+    processing-lag allowance of a scheduled pipeline, which makes no progress between runs: one
+    schedule period (`schedule_period_minutes`) before the lag objective starts counting (else the
+    alert fires between runs). One rule for both (docs/adr/0009)."""
+    t = spec.monitoring.thresholds
+    period = schedule_period_minutes(spec, pipelines)
+    return t.model_copy(update={"processing_lag_minutes": t.processing_lag_minutes + period}) if period else t
+
+
 def personal(spec: PipelineSpec, developer: str) -> PipelineSpec:
     """The pipeline as a personal dev stack (`lakeflow:developer`) deploys it: every Unity Catalog
     schema it writes (its target, an explicit event-log schema, its blue/green slot and view

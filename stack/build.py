@@ -57,9 +57,8 @@ from settings.models import (
     Release,
     Severity,
     StackConfig,
-    Thresholds,
+    alert_thresholds,
     monitoring_folder,
-    schedule_period_minutes,
     upstream_tables,
 )
 from stack.naming import physical_name, pipeline_tags
@@ -321,15 +320,6 @@ def _blue_green_args(
         consumers=release.consumers,
         view_comment=f"Published by {spec.name}; see docs/runbooks/release.md",
     )
-
-
-def alert_thresholds(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> Thresholds:
-    """A scheduled pipeline makes no progress between runs: its processing lag may reach one
-    schedule period (settings.models.schedule_period_minutes) before the lag objective starts
-    counting (else the alert fires between runs)."""
-    t = spec.monitoring.thresholds
-    period = schedule_period_minutes(spec, pipelines)
-    return t.model_copy(update={"processing_lag_minutes": t.processing_lag_minutes + period}) if period else t
 
 
 def restore_configuration(spec: PipelineSpec, cfg: StackConfig) -> dict[str, str]:

@@ -537,3 +537,20 @@ def test_a_paused_schedule_has_no_age_to_judge(workspace, project, outputs, caps
 )
 def test_cron_period(cron, minutes):
     assert cron_period_minutes(cron) == minutes
+
+
+def test_health_and_the_alerts_judge_the_lag_by_one_rule(plans):
+    """settings.models.alert_thresholds is the one place the schedule allowance is worked out: the
+    threshold each pipeline's processing-lag alert watches is the one health judges by."""
+    from offline.stack_file import project_name, read_stack_config
+    from settings.loader import load_settings
+    from settings.models import alert_thresholds
+    from tests.conftest import ROOT, by_type
+
+    config, secret = read_stack_config(ROOT, project_name(ROOT), "prod")
+    settings = load_settings(project_name(ROOT), "prod", config, secret, ROOT)
+    by_name = {p.name: p for p in settings.pipelines}
+    alerts = {a["name"]: a["inputs"]["queryText"] for a in by_type(plans["prod"], "AlertV2")}
+    for name, spec in by_name.items():
+        limit = alert_thresholds(spec, by_name).processing_lag_minutes
+        assert f"('{name}', {float(limit)})" in alerts[f"pipeline-alerts-{name}-processing-lag"], name
