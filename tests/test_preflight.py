@@ -800,12 +800,12 @@ def test_an_unreachable_host_is_one_line(workspace, project, capsys, monkeypatch
 
 def test_a_workspace_that_stops_answering_midway_stops_the_run(workspace, project, capsys):
     serve(workspace)
-    workspace.on("GET", GIT_CREDENTIALS, Answer(body={}, delay=2.5))
-    assert run(project, "--http-timeout", "1") == 2
+    workspace.on("GET", GIT_CREDENTIALS, Answer(body={}, delay=1.0))
+    assert run(project, "--http-timeout", "0.25") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(
-        f"make preflight: Git credentials of the deployer: {workspace.host} did not answer within 1 s"
+        f"make preflight: Git credentials of the deployer: {workspace.host} did not answer within 0.25 s"
     )
     assert len(workspace.calls("GET", GIT_CREDENTIALS)) == 1  # not retried past the budget, nothing after it
 
