@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline import UNKNOWN_TEXT
+from offline import UNKNOWN_TEXT, make_urn, urn_parts
 from offline.replacements import HOLDS_DATA, replacement_reasons
 from offline.replacements import PIPELINE as PIPELINE_TYPE
 from settings.input_files import FileRefused, read_plan, read_preview, read_text, write_text
@@ -440,23 +440,12 @@ def _input_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Input
 # --- aliases ----------------------------------------------------------------------------------
 
 
-def _urn_parts(urn: str) -> tuple[str, str, str, str]:
-    """urn:pulumi:<stack>::<project>::<qualified type>::<name>"""
-    head, project, qualified, name = urn.split("::", 3)
-    return head.removeprefix("urn:pulumi:"), project, qualified, name
-
-
-def _make_urn(stack: str, project: str, parent_qualified: str | None, type_: str, name: str) -> str:
-    qualified = f"{parent_qualified}${type_}" if parent_qualified else type_
-    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
-
-
 def _candidate_old_urns(res: Mapping[str, Any], resolved_old: Mapping[str, str]) -> list[str]:
     """Every URN this resource may have had: its explicit aliases, and the aliases inherited
     from a parent that continues an old URN (as the engine computes them)."""
-    stack, project, _, _ = _urn_parts(res["urn"])
+    stack, project, _, _ = urn_parts(res["urn"])
     parent = res["parent"]
-    parent_qualified = _urn_parts(parent)[2] if parent else None
+    parent_qualified = urn_parts(parent)[2] if parent else None
     candidates: list[str] = []
     for alias in res["aliases"]:
         if alias.get("urn"):
@@ -466,13 +455,13 @@ def _candidate_old_urns(res: Mapping[str, Any], resolved_old: Mapping[str, str])
         if alias.get("noParent"):
             a_parent_qualified = None
         elif a_parent:
-            a_parent_qualified = _urn_parts(a_parent)[2]
+            a_parent_qualified = urn_parts(a_parent)[2]
         else:
             a_parent_qualified = parent_qualified
         if a_parent_qualified == "pulumi:pulumi:Stack":
             a_parent_qualified = None
         candidates.append(
-            _make_urn(
+            make_urn(
                 alias.get("stack") or stack,
                 alias.get("project") or project,
                 a_parent_qualified,
@@ -484,13 +473,13 @@ def _candidate_old_urns(res: Mapping[str, Any], resolved_old: Mapping[str, str])
     # and a child named after its parent was named after the parent's old name.
     if parent and parent in resolved_old and resolved_old[parent] != parent:
         old_parent = resolved_old[parent]
-        _, _, old_parent_qualified, old_parent_name = _urn_parts(old_parent)
-        _, _, _, parent_name = _urn_parts(parent)
+        _, _, old_parent_qualified, old_parent_name = urn_parts(old_parent)
+        _, _, _, parent_name = urn_parts(parent)
         names = {res["name"]}
         if res["name"].startswith(parent_name):
             names.add(old_parent_name + res["name"][len(parent_name) :])
         for name in sorted(names):
-            candidates.append(_make_urn(stack, project, old_parent_qualified, res["type"], name))
+            candidates.append(make_urn(stack, project, old_parent_qualified, res["type"], name))
     return candidates
 
 
@@ -940,7 +929,7 @@ class Owner:
 def _qualified(urn: str) -> list[str]:
     """The types of a URN's ancestors and its own, outermost first."""
     try:
-        return _urn_parts(urn)[2].split("$")
+        return urn_parts(urn)[2].split("$")
     except ValueError:
         return []
 

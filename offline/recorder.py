@@ -33,7 +33,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from offline import UNKNOWN_TEXT
+from offline import UNKNOWN_TEXT, make_urn, urn_parts
 from offline.batch import RARE_GC
 from offline.schema import check_inputs
 
@@ -108,13 +108,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._root_urn = ""
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        # The engine qualifies a child's type with its parent's full type chain, except the root stack.
-        qualified = type_
         parent_type = self._qualified.get(parent, "")
-        if parent_type and parent_type != _STACK_TYPE:
-            qualified = f"{parent_type}${type_}"
-        urn = f"urn:pulumi:{self.plan.stack}::{self.plan.project}::{qualified}::{name}"
-        self._qualified[urn] = qualified
+        urn = make_urn(
+            self.plan.stack, self.plan.project, parent_type if parent_type != _STACK_TYPE else None, type_, name
+        )
+        self._qualified[urn] = urn_parts(urn)[2]
         return urn
 
     # RegisterResource and ReadResource answer without MockMonitor's own versions: those serialize
