@@ -347,18 +347,9 @@ def node_breaches(
     return (
         _watched(["pipeline", "slot", "threshold"], rows)
         + ",\n"
+        + pipeline_clusters(environment)
+        + ",\n"
         + _sql(f"""
-            pipeline_clusters AS (
-              SELECT DISTINCT
-                c.workspace_id,
-                c.cluster_id,
-                w.pipeline
-              FROM system.compute.clusters AS c
-              JOIN watched AS w
-                ON c.tags['Pipeline'] = w.pipeline
-                AND (w.slot IS NULL OR c.tags['Slot'] = w.slot)
-              WHERE {_and(_tag_conditions("c.tags", {"Environment": environment}), 16)}
-            ),
             measured AS (
               SELECT
                 c.pipeline,
@@ -665,6 +656,24 @@ def _table(name: str) -> str:
     if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"not a fully qualified table name (catalog.schema.table): {name!r}")
     return quoted(*name.split("."))
+
+
+def pipeline_clusters(environment: str) -> str:
+    """The `pipeline_clusters` CTE: the classic-compute clusters of each `watched` pipeline (its
+    Pipeline tag, its Slot tag when it has a slot, this environment's tag), by workspace and
+    cluster id. The one way a pipeline's clusters are found: the resource alerts and the capacity
+    history read `system.compute.node_timeline` through it."""
+    return f"""pipeline_clusters AS (
+  SELECT DISTINCT
+    c.workspace_id,
+    c.cluster_id,
+    w.pipeline
+  FROM system.compute.clusters AS c
+  JOIN watched AS w
+    ON c.tags['Pipeline'] = w.pipeline
+    AND (w.slot IS NULL OR c.tags['Slot'] = w.slot)
+  WHERE {_and(_tag_conditions("c.tags", {"Environment": environment}), 4)}
+)"""
 
 
 def _string(value: str) -> str:

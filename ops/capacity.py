@@ -154,7 +154,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from monitoring.queries import PipelineRef, _string, _table
+from monitoring.queries import PipelineRef, _string, _table, pipeline_clusters
 from settings.errors import ConfigErrors
 from settings.input_files import FileRefused, read_text
 from settings.loader import StackSettings
@@ -476,17 +476,7 @@ def history_query(pipelines: Sequence[PipelineRef], environment: str, months: in
 flow_rows AS (
 {rows}
 ),
-pipeline_clusters AS (
-  SELECT DISTINCT
-    c.workspace_id,
-    c.cluster_id,
-    w.pipeline
-  FROM system.compute.clusters AS c
-  JOIN watched AS w
-    ON c.tags['Pipeline'] = w.pipeline
-    AND (w.slot IS NULL OR c.tags['Slot'] = w.slot)
-  WHERE c.tags['Environment'] = {env}
-),
+{pipeline_clusters(environment)},
 node_seconds AS (
   SELECT
     c.pipeline,
