@@ -26,9 +26,12 @@ STATUS = status=$$?; [ $$status -eq 0 ] || { echo "make $@: exit status $$status
 
 .PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview import-bundle
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+# The pinned requirements, then this repository's own package (src/lakeflow, editable: the program,
+# the commands and the tests run the working tree).
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 ## venv: just the pinned virtualenv (Pulumi.yaml points the Pulumi CLI at .venv)
@@ -36,7 +39,7 @@ venv: $(STAMP)
 
 ## plan: offline plan of STACK (default dev); JSON=<path> also writes it as JSON
 plan: $(STAMP)
-	@$(BIN)/python -m offline.plan --stack "$$STACK" $(if $(JSON),--json "$$JSON"); $(STATUS)
+	@$(BIN)/lakeflow-plan --stack "$$STACK" $(if $(JSON),--json "$$JSON"); $(STATUS)
 
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
@@ -74,25 +77,25 @@ clean:
 ##       ENGINE_PREVIEW=<pulumi preview --json file> judges the real engine's preview instead (deploy gate)
 BASE ?= origin/main
 diff: $(STAMP)
-	@LAKEFLOW_ALLOW_DESTROY="$$ALLOW_DESTROY" $(BIN)/python -m offline.diff --stack "$$STACK" --base "$$BASE" \
+	@LAKEFLOW_ALLOW_DESTROY="$$ALLOW_DESTROY" $(BIN)/lakeflow-diff --stack "$$STACK" --base "$$BASE" \
 		$(if $(JSON),--json "$$JSON") $(if $(MARKDOWN),--markdown "$$MARKDOWN") \
 		$(if $(ACKNOWLEDGEMENTS),--acknowledgements "$$ACKNOWLEDGEMENTS") \
 		$(if $(ENGINE_PREVIEW),--engine-preview "$$ENGINE_PREVIEW"); $(STATUS)
 
 ## policy: the CrossGuard policy pack (policy/) over the offline plan of STACK
 policy: $(STAMP)
-	@$(BIN)/python -m offline.policy --stack "$$STACK"; $(STATUS)
+	@$(BIN)/lakeflow-policy --stack "$$STACK"; $(STATUS)
 
 ## capacity: guide 9.2 projection of workers and cost (GROWTH=0.1 MONTHS=6 [HISTORY=metrics.csv]);
 ##           HISTORY_SQL=1 prints the query that exports the HISTORY csv for STACK's pipelines
 capacity: $(STAMP)
-	@$(BIN)/python -m ops.capacity --stack "$$STACK" $(if $(GROWTH),--growth "$$GROWTH") \
+	@$(BIN)/lakeflow-capacity --stack "$$STACK" $(if $(GROWTH),--growth "$$GROWTH") \
 		$(if $(MONTHS),--months "$$MONTHS") $(if $(HISTORY),--history "$$HISTORY") $(if $(HISTORY_SQL),--history-sql); $(STATUS)
 
 ## dr-restore: the ordered restore plan of PIPELINE in STACK from its DR snapshots (guide 10.3);
 ##             [TABLE=] [VERSION=|TIMESTAMP=] [OUTPUTS=<pulumi stack output --json file>]
 dr-restore: $(STAMP)
-	@$(BIN)/python -m dr.restore --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(TABLE),--table "$$TABLE") \
+	@$(BIN)/lakeflow-dr-restore --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(TABLE),--table "$$TABLE") \
 		$(if $(VERSION),--version "$$VERSION") $(if $(TIMESTAMP),--timestamp "$$TIMESTAMP") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS"); $(STATUS)
 
@@ -101,7 +104,7 @@ dr-restore: $(STAMP)
 ## health: day-2 health check of STACK's pipelines through the Databricks SDK (guide 5.1-5.2);
 ##         [PIPELINE=] [OUTPUTS=<pulumi stack output --json file>] [JSON=1]; exit 0 ok, 1 warnings, 2 critical
 health: $(STAMP)
-	@$(BIN)/python -m ops.health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
+	@$(BIN)/lakeflow-health --stack "$$STACK" $(if $(PIPELINE),--pipeline "$$PIPELINE") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
 
 ## preflight: check in the workspace what STACK assumes but does not create (catalogs and grants, DR catalog,
@@ -109,13 +112,13 @@ health: $(STAMP)
 ##            volumes), each missing one with its fix; before the first deploy (docs/going-live.md); [JSON=1];
 ##            exit 0 all present, 1 something missing, 2 could not check
 preflight: $(STAMP)
-	@$(BIN)/python -m ops.preflight --stack "$$STACK" $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
+	@$(BIN)/lakeflow-preflight --stack "$$STACK" $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
 
 ## validate-release: run an update of PIPELINE (or its blue/green SLOT) and check its output (guide 3.2, 4.2)
 ##         [SLOT=green] [REFRESH=incremental|full|selected TABLES=a,b] [TIMEOUT=<minutes>] [TOLERANCE=0.1]
 ##         [OUTPUTS=] [JSON=1]; exit 0 valid, 1 validation failed, 2 could not validate
 validate-release: $(STAMP)
-	@$(BIN)/python -m ops.validate_release --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(SLOT),--slot "$$SLOT") \
+	@$(BIN)/lakeflow-validate-release --stack "$$STACK" --pipeline "$$PIPELINE" $(if $(SLOT),--slot "$$SLOT") \
 		$(if $(REFRESH),--refresh "$$REFRESH") $(if $(TABLES),--tables "$$TABLES") \
 		$(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") $(if $(OUTPUTS),--outputs "$$OUTPUTS") \
 		$(if $(TOLERANCE),--tolerance "$$TOLERANCE") $(if $(JSON),--json) $(WORKSPACE); $(STATUS)
@@ -123,13 +126,13 @@ validate-release: $(STAMP)
 ## rehearse-upgrade: run PIPELINE on the PREVIEW channel (or CHANNEL=) as a temporary development copy in a
 ##         non-prod STACK, full refresh, report, delete the copy (guide 8.2); [TIMEOUT=<minutes>] [OUTPUTS=]
 rehearse-upgrade: $(STAMP)
-	@$(BIN)/python -m ops.rehearse_upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
+	@$(BIN)/lakeflow-rehearse-upgrade --stack "$$STACK" --pipeline "$$PIPELINE" \
 		$(if $(CHANNEL),--channel "$$CHANNEL") $(if $(TIMEOUT),--timeout-minutes "$$TIMEOUT") \
 		$(if $(OUTPUTS),--outputs "$$OUTPUTS") $(WORKSPACE); $(STATUS)
 
 ## import-bundle: a Databricks Asset Bundle's pipelines as pipelines/*.yaml, one file each, target differences
-##                as environments.<env>; prints what it could not carry over (settings/bundle_import.py)
+##                as environments.<env>; prints what it could not carry over (src/lakeflow/config/bundle_import.py)
 ##                BUNDLE=<databricks.yml or resources .yml> [TARGET=<base target>] [OUT=pipelines] [FORCE=1]
 import-bundle: $(STAMP)
-	@$(BIN)/python -m settings.bundle_import --bundle "$$BUNDLE" $(if $(TARGET),--target "$$TARGET") \
+	@$(BIN)/lakeflow-import-bundle --bundle "$$BUNDLE" $(if $(TARGET),--target "$$TARGET") \
 		$(if $(OUT),--out "$$OUT") $(if $(FORCE),--force); $(STATUS)

@@ -50,7 +50,8 @@ pulumi preview --stack "$stack" --json --non-interactive \
     exit 2
   }
 # The judge's own interpreter and code (not through make, which would turn the guard's 1 into 2).
-(cd "$work/judge" && .venv/bin/python -m offline.diff --stack "$stack" --engine-preview "$work/preview.json" \
-  --acknowledgements "$work/acknowledgements.txt") && status=0 || status=$?
+# The judge's own command (bin/lakeflow runs its checkout's code, whatever layout that commit has).
+"$work/judge/bin/lakeflow" diff --stack "$stack" --engine-preview "$work/preview.json" \
+  --acknowledgements "$work/acknowledgements.txt" && status=0 || status=$?
 if [[ -n "${GITHUB_ENV:-}" ]]; then echo "JUDGE=$work/judge" >> "$GITHUB_ENV"; fi
 exit "$status"

@@ -5,7 +5,7 @@ benchmark pipelines (bench/workload.py) it registers one `databricks.Pipeline` a
 pipeline is scheduled, one `databricks.Job` running it, with the same inputs the real tool
 gives them. No components, no permissions, no YAML, no validation, no recording: Pulumi's stock
 `MockMonitor` with preview-style mocks (no ids, inputs echoed as state, like
-`offline.recorder._PreviewMocks`), waited for the same way `offline.recorder.record` waits.
+`lakeflow.offline.recorder._PreviewMocks`), waited for the same way `lakeflow.offline.recorder.record` waits.
 
 Inputs that the tool takes from resources of its own (the serverless budget policy, the alert
 notification destinations) are literal ids here: same shape on the wire, no extra resources.

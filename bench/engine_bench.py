@@ -66,7 +66,7 @@ def main() -> None:
         for stack in ("dev", "staging", "prod"):
             plan, preview = [], []
             for _ in range(args.repeat):
-                plan.append(timed([PYTHON, "-m", "offline.plan", "--stack", stack]))
+                plan.append(timed([PYTHON, "-m", "lakeflow.offline.plan", "--stack", stack]))
                 preview.append(timed([PYTHON, "-m", "engine.preview", "--stack", stack]))
             print(
                 f"{stack}: make preview {statistics.median(preview):.1f} s, make plan {statistics.median(plan):.1f} s "

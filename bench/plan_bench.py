@@ -3,7 +3,7 @@
 For each N it generates a production-like project of N pipelines (bench/workload.py) in a
 temporary directory and measures, in the same run and interleaved so machine noise hits both:
 
-- the tool, exactly as a user runs it: `python -m offline.plan --stack bench --root <project>`;
+- the tool, exactly as a user runs it: `python -m lakeflow.offline.plan --stack bench --root <project>`;
 - the baseline, `python bench/bare_program.py N`: the same pipelines and jobs registered
   directly under Pulumi's mocks, with no components and no validation.
 
@@ -126,7 +126,7 @@ def bare_resource_count(n: int) -> int:
 
 
 def tool_command(python: str, project: Path) -> list[str]:
-    return [python, "-m", "offline.plan", "--stack", STACK, "--root", str(project)]
+    return [python, "-m", "lakeflow.offline.plan", "--stack", STACK, "--root", str(project)]
 
 
 def bare_command(python: str, n: int) -> list[str]:
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.generate:
         project = write_project(int(args.generate[0]), Path(args.generate[1]).resolve(), code)
-        print(f"wrote {project}; plan it with: python -m offline.plan --stack {STACK} --root {project}")
+        print(f"wrote {project}; plan it with: python -m lakeflow.offline.plan --stack {STACK} --root {project}")
         return 0
 
     print(

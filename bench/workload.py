@@ -90,7 +90,7 @@ def stack_config(base: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def pipeline_doc(i: int, placeholders: bool = True) -> dict[str, Any]:
-    """Pipeline `i` in the `pipelines/*.yaml` shape (settings/models.py `PipelineSpec`).
+    """Pipeline `i` in the `pipelines/*.yaml` shape (src/lakeflow/config/models.py `PipelineSpec`).
 
     With `placeholders`, values that differ per environment are `${VAR}`s, as users write them;
     without, they are filled in (worker counts as ints), which is what the tool ends up with.

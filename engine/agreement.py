@@ -18,8 +18,8 @@ from typing import Any
 
 from engine.build import Engine
 from engine.sandbox import Sandbox, StubWorkspace, deployment
-from offline.diff import ENGINE_OPS, diff_plans, plan_json
-from offline.recorder import placeholder_id
+from lakeflow.offline.diff import ENGINE_OPS, diff_plans, plan_json
+from lakeflow.offline.recorder import placeholder_id
 
 ACTIONS = ("create", "update", "replace", "delete")
 PROVIDER_ID = "placeholder-provider"

@@ -17,7 +17,7 @@ in requirements.txt: the Python SDK and the plugin move together.
     python -m engine.build            build if needed, print the cache entry
     python -m engine.build --check    exit 1 if the entry is not built (nothing is built)
     python -m engine.build --write-force-new
-                                      build if needed, then write offline/force_new.json from
+                                      build if needed, then write src/lakeflow/offline/force_new.json from
                                       the provider's schema (after moving the provider pin)
 """
 
@@ -217,11 +217,11 @@ def build(log=print) -> Engine:
         shutil.rmtree(work, ignore_errors=True)
 
 
-FORCE_NEW_FILE = ROOT / "offline" / "force_new.json"
+FORCE_NEW_FILE = ROOT / "src" / "lakeflow" / "offline" / "force_new.json"
 
 
 def force_new_json(engine: Engine) -> str:
-    """offline/force_new.json as the built provider's schema gives it."""
+    """src/lakeflow/offline/force_new.json as the built provider's schema gives it."""
     plugin = engine.plugins / f"resource-databricks-v{engine.provider_version}"
     facts = json.loads((plugin / "facts.json").read_text())
     upstream = re.search(r"terraform-provider-databricks (v\S+)", (PROVIDER_MODULE / "go.mod").read_text())
@@ -241,7 +241,7 @@ def force_new_json(engine: Engine) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless the engine is built; build nothing")
-    parser.add_argument("--write-force-new", action="store_true", help="write offline/force_new.json")
+    parser.add_argument("--write-force-new", action="store_true", help="write src/lakeflow/offline/force_new.json")
     args = parser.parse_args(argv)
     try:
         if args.check:

@@ -26,8 +26,8 @@ from typing import Any
 
 from engine import build as engine_build
 from engine.sandbox import EngineError, Sandbox, StubWorkspace, deployment
-from offline.stack_file import available_stacks, project_name, read_stack_config, unset_secrets
-from settings.errors import ConfigErrors
+from lakeflow.config.errors import ConfigErrors
+from lakeflow.offline.stack_file import available_stacks, project_name, read_stack_config, unset_secrets
 
 ROOT = engine_build.ROOT
 SECRET_STAND_IN = "preview-stand-in-not-a-credential"
@@ -65,7 +65,7 @@ def prepare(sandbox: Sandbox, stack: str, root: Path = ROOT) -> list[str]:
             raise EngineError(
                 f"{project}:promoteFrom is {source}, and this project has no Pulumi.{other}.yaml to stand in"
             )
-        from offline.plan import plan_stack
+        from lakeflow.offline.plan import plan_stack
 
         outputs = plan_stack(other, root).outputs
         sandbox.init_stack(other)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.plan import plan_stack
-from offline.recorder import Plan
-from offline.stack_file import project_name, read_stack_config
-from settings.loader import StackSettings, load_settings
+from lakeflow.config.loader import StackSettings, load_settings
+from lakeflow.offline.plan import plan_stack
+from lakeflow.offline.recorder import Plan
+from lakeflow.offline.stack_file import project_name, read_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "prod")

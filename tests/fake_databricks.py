@@ -87,7 +87,7 @@ class FakeWorkspace:
                 return queue.pop(0) if len(queue) > 1 else queue[0]
         if path.startswith("/.well-known/") or path.startswith("/oidc/"):
             return Answer(404, {"error_code": "NOT_FOUND", "message": "not here"})
-        # Not ENDPOINT_NOT_FOUND: that is what a host without the API answers (ops/workspace.py stops there).
+        # Not ENDPOINT_NOT_FOUND: that is what a host without the API answers (lakeflow.ops.workspace stops there).
         return Answer(
             404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"no recorded answer for {method} {path}"}
         )

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from offline.plan import plan_stack
+from lakeflow.offline.plan import plan_stack
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))

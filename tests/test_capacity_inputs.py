@@ -13,10 +13,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
-from monitoring.queries import PipelineRef
-from ops import capacity
-from ops.capacity import HISTORY_COLUMNS, history_query, read_history
-from ops.capacity import main as capacity_main
+from lakeflow.ops import capacity
+from lakeflow.ops.capacity import HISTORY_COLUMNS, history_query, read_history
+from lakeflow.ops.capacity import main as capacity_main
+from lakeflow.sql.queries import PipelineRef
 from tests.test_queries import DOCUMENTED_DETAILS_PATHS, DOCUMENTED_SCHEMA
 
 HEADER = ",".join(HISTORY_COLUMNS)
@@ -191,7 +191,7 @@ def test_a_latest_month_without_usage_projects_no_cost_and_says_so(tmp_path, cap
     assert code == 0
     assert warnings(err) == [
         "HISTORY customer_360 2026-10: dbus, list_cost_usd is 0: its costs are projected as $0 (export the "
-        "pipeline's usage with the query in ops/capacity.py)"
+        "pipeline's usage with the query in src/lakeflow/ops/capacity.py)"
     ]
     (c360,) = [p for p in json.loads(out) if p["pipeline"] == "customer_360"]
     assert c360["months"][0]["monthly_cost_usd"] == 0

@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-from monitoring.queries import breach_conditions
-from ops.capacity import main as capacity_main
-from ops.capacity import project
-from settings.errors import ConfigErrors
-from settings.models import Capacity
+from lakeflow.config.errors import ConfigErrors
+from lakeflow.config.models import Capacity
+from lakeflow.ops.capacity import main as capacity_main
+from lakeflow.ops.capacity import project
+from lakeflow.sql.queries import breach_conditions
 from tests.conftest import ROOT, by_type, resource
 
 pytestmark = pytest.mark.plan

@@ -11,11 +11,11 @@ import pulumi
 import pulumi_databricks as databricks
 import pytest
 
-from components import DltPipeline, DltPipelineArgs
-from components.pipeline_alerts import CLUSTER_METRICS, PIPELINE_METRICS
-from monitoring.queries import breach_conditions
-from offline.diff import diff_plans, main
-from offline.recorder import record
+from lakeflow.components import DltPipeline, DltPipelineArgs
+from lakeflow.components.pipeline_alerts import CLUSTER_METRICS, PIPELINE_METRICS
+from lakeflow.offline.diff import diff_plans, main
+from lakeflow.offline.recorder import record
+from lakeflow.sql.queries import breach_conditions
 from tests.conftest import ROOT
 
 METRIC_IDS = {m.id for m, _, _ in PIPELINE_METRICS}
@@ -238,7 +238,7 @@ def one(old, new, **kw):
         ("databricks:index/query:Query", {"parentPath": "/a"}, {"parentPath": "/b"}, "parentPath changed"),
         ("databricks:index/dashboard:Dashboard", {"parentPath": "/a"}, {"parentPath": "/b"}, "parentPath changed"),
         ("databricks:index/permissions:Permissions", {"pipelineId": "1"}, {"pipelineId": "2"}, "pipelineId changed"),
-        # From the provider's schema (offline/force_new.json), all missing from the old hand-kept table:
+        # From the provider's schema (src/lakeflow/offline/force_new.json), all missing from the old hand-kept table:
         ("databricks:index/directory:Directory", {"path": "/a"}, {"path": "/b"}, "path changed"),
         ("databricks:index/repo:Repo", {"url": "https://x/a.git"}, {"url": "https://x/b.git"}, "url changed"),
         ("databricks:index/workspaceFile:WorkspaceFile", {"path": "/a"}, {"path": "/b"}, "path changed"),
@@ -419,7 +419,7 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
 
 
 def test_acknowledgements_come_from_allow_destroy_lines_only():
-    from offline.diff import acknowledged_urns
+    from lakeflow.offline.diff import acknowledged_urns
 
     text = (
         "Retire the old ingest.\n\nallow-destroy: urn:pulumi:prod::lakeflow::a::b\n"
@@ -505,7 +505,7 @@ def test_moving_the_stack_to_another_workspace_is_refused_for_every_data_holder(
 def test_the_guard_judges_the_real_engines_preview_too():
     """`make diff --engine-preview`: the deploy gate's verdict on `pulumi preview --json` against
     the deployed state, by the same rules as the offline diff."""
-    from offline.diff import diff_from_preview
+    from lakeflow.offline.diff import diff_from_preview
 
     def step(op, name, type_, old=None, new=None, reasons=None):
         urn = f"urn:pulumi:prod::lakeflow::{type_}::{name}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from offline.diff import (
+from lakeflow.offline.diff import (
     MAX_DECODED,
     Diff,
     InputChange,
@@ -27,7 +27,7 @@ from offline.diff import (
     summary_text,
     value_diff,
 )
-from offline.diff_render import (
+from lakeflow.offline.diff_render import (
     MARKDOWN_BUDGET,
     _markdown,
     code,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from offline.diff import Diff, ResourceChange, diff_plans, main
-from offline.diff_render import render_markdown, render_text
+from lakeflow.offline.diff import Diff, ResourceChange, diff_plans, main
+from lakeflow.offline.diff_render import render_markdown, render_text
 from tests.conftest import ROOT, Project, copy_project
 from tests.test_diff_render import check_markdown, check_mermaid, code_spans, mermaid_block, outside_fences
 

@@ -9,11 +9,11 @@ import json
 import pytest
 from sqlglot import exp
 
-from dr import restore
-from dr.snapshots import snapshot_schedule
-from offline.plan import plan_stack
-from settings.errors import ConfigErrors
-from settings.models import SECRET_KEYS
+from lakeflow.config.errors import ConfigErrors
+from lakeflow.config.models import SECRET_KEYS
+from lakeflow.offline.plan import plan_stack
+from lakeflow.ops import dr_restore as restore
+from lakeflow.sql.snapshots import snapshot_schedule
 from tests.conftest import ROOT, by_type, resource
 from tests.sql_grammar import parse, parse_clone, parse_snapshot
 from tests.test_monitoring import routed

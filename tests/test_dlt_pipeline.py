@@ -6,8 +6,8 @@ import pulumi
 import pulumi_databricks as databricks
 import pytest
 
-from components import DltPipeline, DltPipelineArgs
-from offline.recorder import record
+from lakeflow.components import DltPipeline, DltPipelineArgs
+from lakeflow.offline.recorder import record
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan

@@ -5,9 +5,9 @@ computes it from the code and compares. When one fails, fix the doc (or the code
 
 (a) `make <target> VAR=…`: the target exists in the Makefile, and every VAR= shown with it is
     read by that target's recipe (or a prerequisite's).
-(b) `lakeflow:<key>`: a key of `settings.models.StackConfig` (its camelCase aliases) or of
+(b) `lakeflow:<key>`: a key of `lakeflow.config.models.StackConfig` (its camelCase aliases) or of
     Pulumi.yaml's config schema; `lakeflow:variables.<NAME>`: a variable some stack file sets.
-(c) Repository paths (`ops/health.py`, `docs/runbooks/release.md`, `Pulumi.<stack>.yaml`, with
+(c) Repository paths (`src/lakeflow/ops/health.py`, `docs/runbooks/release.md`, `Pulumi.<stack>.yaml`, with
     `<placeholders>` as wildcards), `path.py::symbol`, `package.module.symbol`, `test_<name>`,
     and relative Markdown links with their #anchors exist.
 (d) The blue/green cutover's counts, stated in docs/runbooks/release.md section "4. Cut over" in
@@ -21,10 +21,10 @@ computes it from the code and compares. When one fails, fix the doc (or the code
     names replaced whole, the way the runbook says: "no canary_percent"). Any "<n> alert
     queries" or "<n> updates" in README.md's "Blue/green releases" section must agree too.
 (e) Every canary filter expression in the docs (`…HASH(<column>)… < N`) has the form
-    `stack.build.canary_filter` returns.
-(f) Every key of README.md's pipeline file example is a key of `settings.models.PipelineSpec`
+    `lakeflow.program.canary_filter` returns.
+(f) Every key of README.md's pipeline file example is a key of `lakeflow.config.models.PipelineSpec`
     (aliases, nested models followed), and docs/pipeline-files.md's own and refused keys are too.
-(g) Every runbook an alert links (`components/pipeline_alerts.py` metrics, the descriptions of the
+(g) Every runbook an alert links (`src/lakeflow/components/pipeline_alerts.py` metrics, the descriptions of the
     planned alerts, any `docs/runbooks/*.md` a code file names) exists in docs/runbooks/, and
     docs/runbooks/README.md's table maps each alert id to the runbook its alert links.
 (h) No "being written", TODO, TBD or FIXME in the docs.
@@ -263,7 +263,7 @@ def test_every_make_command_in_the_docs_exists_with_the_arguments_it_reads():
 
 @functools.cache
 def stack_keys() -> frozenset[str]:
-    from settings.models import StackConfig
+    from lakeflow.config.models import StackConfig
 
     keys = {f.alias or to_camel(name) for name, f in StackConfig.model_fields.items()}
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
@@ -437,9 +437,9 @@ def apply_cutover(pipeline: dict[str, Any], env: str, release: dict[str, Any]) -
 @pytest.fixture(scope="module")
 def cutover(plans, tmp_path_factory):
     """The offline diff of release.md's step 4 against prod as shipped, and its text."""
-    from offline.diff import diff_plans
-    from offline.diff_render import render_text
-    from offline.plan import plan_stack
+    from lakeflow.offline.diff import diff_plans
+    from lakeflow.offline.diff_render import render_text
+    from lakeflow.offline.plan import plan_stack
     from tests.conftest import Project, copy_project
 
     env, release = cutover_snippet(RELEASE.read_text())
@@ -514,7 +514,7 @@ CANARY_EXPRESSION = re.compile(r"(?:[A-Z]+\()*HASH\([^)`]*\)[^<`\n]*<\s*[\w<>]+"
 
 
 def canary_problems(paths: list[Path]) -> tuple[list[str], int]:
-    from stack.build import canary_filter
+    from lakeflow.program import canary_filter
 
     form = re.escape(canary_filter("COLUMN", 12345)).replace("COLUMN", r"[\w<>]+").replace("12345", r"[\w<>]+")
     problems, seen = [], 0
@@ -580,7 +580,7 @@ def readme_pipeline_example(readme: str) -> dict[str, Any]:
 
 
 def pipeline_key_problems(example: dict[str, Any]) -> list[str]:
-    from settings.models import PipelineSpec
+    from lakeflow.config.models import PipelineSpec
 
     spec = {k: v for k, v in example.items() if k != "environments"}
     problems = unknown_keys(spec, PipelineSpec)
@@ -596,7 +596,7 @@ def test_every_key_of_the_readmes_pipeline_file_example_is_a_pipeline_key():
 
 
 def test_pipeline_files_md_names_the_stacks_own_and_refused_keys():
-    from settings.models import REJECTED_PIPELINE_KEYS, PipelineSpec
+    from lakeflow.config.models import REJECTED_PIPELINE_KEYS, PipelineSpec
 
     text = (ROOT / "docs" / "pipeline-files.md").read_text()
     fields = {f.alias or n for n, f in PipelineSpec.model_fields.items()} | {"environments"}
@@ -613,7 +613,7 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 
 def alert_runbooks() -> dict[str, str]:
     """Alert id -> the runbook file its description links."""
-    from components.pipeline_alerts import DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
+    from lakeflow.components.pipeline_alerts import DAILY_COST, MONTHLY_COST, PIPELINE_METRICS
 
     return {m.id: m.runbook for m in (*(m for m, _, _ in PIPELINE_METRICS), DAILY_COST, MONTHLY_COST)}
 
@@ -645,8 +645,8 @@ def test_every_runbook_an_alert_links_exists_and_the_index_agrees(plans):
     assert descriptions and linked <= set(links.values()), linked - set(links.values())
     named = {
         m
-        for folder in ("components", "monitoring", "ops", "dr", "stack", "settings", "offline", "policy")
-        for f in (ROOT / folder).glob("*.py")
+        for folder in ("components", "sql", "ops", "model", "config", "offline", "policy", ".")
+        for f in (ROOT / "src" / "lakeflow" / folder).glob("*.py")
         for m in re.findall(r"docs/(?:runbooks|adr)/[\w.-]+\.md", f.read_text())
     }
     assert named, "the code names no runbook: the pattern is wrong"
@@ -760,7 +760,7 @@ def test_the_readmes_repository_set_up_names_every_environment():
 
 
 def secrets_problems(text: str) -> list[str]:
-    from settings.models import needed_secrets
+    from lakeflow.config.models import needed_secrets
 
     rows = {
         m.group(1): set(re.findall(r"lakeflow:(\w+)", m.group(2)))
@@ -902,7 +902,7 @@ def error_example_problems(readme: str, tmp: Path) -> list[str]:
     import io
     import shutil
 
-    from offline.plan import main as plan_main
+    from lakeflow.offline.plan import main as plan_main
 
     block = next(b for b in fenced(section(readme, "Stack config")) if b.startswith("$ make plan"))
     command, *printed = block.splitlines()
@@ -951,7 +951,7 @@ def stack_table_problems(readme: str) -> list[str]:
             assert a and b and a.group(1) == b.group(1)
             keys = [f"{a.group(1)}{i}" for i in range(int(a.group(2)), int(b.group(2)) + 1)]
         listed |= set(keys)
-    from settings.models import StackConfig
+    from lakeflow.config.models import StackConfig
 
     keys = {f.alias or to_camel(n) for n, f in StackConfig.model_fields.items()}
     return [f"README.md's stack config table lacks lakeflow:{k}" for k in sorted(keys - listed)] + [
@@ -989,7 +989,7 @@ def test_readme_pending_fixes_are_still_pending():
 
 
 def test_the_readmes_capacity_export_query_is_the_one_the_command_prints():
-    from ops.capacity import history_query
+    from lakeflow.ops.capacity import history_query
     from tests.test_capacity_inputs import SALES_REF
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

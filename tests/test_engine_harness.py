@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.agreement import PROVIDER_ID, UNKNOWN, changes, deployment_from_preview
 from engine.build import Engine
 from engine.sandbox import Sandbox, StubWorkspace
-from offline.recorder import placeholder_id
+from lakeflow.offline.recorder import placeholder_id
 from tests.conftest import ROOT
 
 

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
 
-from offline.recorder import record
-from offline.stack_file import read_stack_config
+from lakeflow.offline.recorder import record
+from lakeflow.offline.stack_file import read_stack_config
 from tests.conftest import ROOT, by_type
 
 pytestmark = pytest.mark.plan

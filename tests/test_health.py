@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import ops.workspace
-from monitoring import queries
-from monitoring.queries import PipelineRef
-from ops import health
-from settings.quartz import cron_period_minutes
+import lakeflow.ops.workspace
+from lakeflow.config.quartz import cron_period_minutes
+from lakeflow.ops import health
+from lakeflow.sql import queries
+from lakeflow.sql.queries import PipelineRef
 from tests.fake_databricks import Answer, recorded
 
 SALES = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
@@ -35,7 +35,7 @@ CHECKS = ["state", "freshness", "processing_lag", "drop_rate", "expectation_pass
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
 
 
 @pytest.fixture
@@ -134,8 +134,8 @@ def test_the_metrics_are_the_alerts_queries_on_the_stacks_warehouse(workspace, p
 
 
 def test_health_uses_the_same_query_column_and_threshold_as_each_alert():
-    from components.pipeline_alerts import PIPELINE_METRICS
-    from settings.models import Thresholds
+    from lakeflow.components.pipeline_alerts import PIPELINE_METRICS
+    from lakeflow.config.models import Thresholds
 
     t = Thresholds(
         processing_lag_minutes=17, expectation_pass_rate=0.91, drop_rate=0.07, cpu_percent=77, memory_percent=66
@@ -542,9 +542,9 @@ def test_cron_period(cron, minutes):
 def test_health_and_the_alerts_judge_the_lag_by_one_rule(plans):
     """settings.models.alert_thresholds is the one place the schedule allowance is worked out: the
     threshold each pipeline's processing-lag alert watches is the one health judges by."""
-    from offline.stack_file import project_name, read_stack_config
-    from settings.loader import load_settings
-    from settings.models import alert_thresholds
+    from lakeflow.config.loader import load_settings
+    from lakeflow.config.models import alert_thresholds
+    from lakeflow.offline.stack_file import project_name, read_stack_config
     from tests.conftest import ROOT, by_type
 
     config, secret = read_stack_config(ROOT, project_name(ROOT), "prod")

@@ -31,7 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from components.pipeline_alerts import (
+from lakeflow.components.pipeline_alerts import (
     CLUSTER_METRICS,
     DAILY_COST,
     MONTHLY_COST,
@@ -40,14 +40,14 @@ from components.pipeline_alerts import (
     WatchedPipeline,
     _breach_queries,
 )
-from dr import restore
-from dr.snapshots import snapshot_sql, snapshots
-from monitoring import queries
-from monitoring.dashboard import serialized_dashboard
-from monitoring.queries import PipelineRef
-from ops import health
-from settings.loader import StackSettings
-from settings.models import CriticalTable, EventLog
+from lakeflow.config.loader import StackSettings
+from lakeflow.config.models import CriticalTable, EventLog
+from lakeflow.ops import dr_restore as restore
+from lakeflow.ops import health
+from lakeflow.sql import queries
+from lakeflow.sql.dashboard import serialized_dashboard
+from lakeflow.sql.queries import PipelineRef
+from lakeflow.sql.snapshots import snapshot_sql, snapshots
 from tests.conftest import ROOT, by_type
 
 HOSTILE = {
@@ -147,7 +147,7 @@ def dashboard(dataset: str) -> Builder:
 
 @cache
 def prod() -> StackSettings:
-    from offline.stack_file import load_stack
+    from lakeflow.offline.stack_file import load_stack
 
     return load_stack(ROOT, "prod")
 
@@ -214,7 +214,7 @@ def dr_settings(name: str, like: str, dr_target: bool = False) -> StackSettings:
 
 
 def dr_snapshots(dr_target: bool) -> Builder:
-    """The snapshot job's queries, as stack/build.py writes them."""
+    """The snapshot job's queries, as src/lakeflow/program.py writes them."""
 
     def build(name: str, like: str) -> list[str]:
         settings = dr_settings(name, like, dr_target)
@@ -256,9 +256,9 @@ def blue_green_views(name: str, like: str) -> list[str]:
     """`BlueGreenPipeline`'s view definitions (over its active slot) for catalog, slot schema and table `name`,
     from one recorded program with a component per name."""
     if not _VIEW_PLAN:
-        from components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
-        from components.dlt_pipeline import DltPipelineArgs
-        from offline.recorder import record
+        from lakeflow.components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
+        from lakeflow.components.dlt_pipeline import DltPipelineArgs
+        from lakeflow.offline.recorder import record
 
         names = [STAND_IN, *HOSTILE.values()]
 

@@ -1,4 +1,4 @@
-"""`make import-bundle` (settings/bundle_import.py): a Databricks Asset Bundle's pipelines become
+"""`make import-bundle` (src/lakeflow/config/bundle_import.py): a Databricks Asset Bundle's pipelines become
 pipeline files that the loader accepts, and everything that cannot be carried over is reported.
 
 Bundles are written into tmp_path; the end-to-end tests import into a throwaway copy of the
@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from settings.bundle_import import BundleError, BundleImport, Imported, import_bundle, logical_name, main, upper_snake
+from lakeflow.config.bundle_import import (
+    BundleError,
+    BundleImport,
+    Imported,
+    import_bundle,
+    logical_name,
+    main,
+    upper_snake,
+)
 from tests.conftest import ROOT, Project
 
 ENVS = ("dev", "staging", "prod")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from dr import restore
-from offline import diff, plan, policy
-from ops import capacity, health, rehearse_upgrade, validate_release
-from settings.input_files import FileRefused, read_plan, read_preview
+from lakeflow.config.input_files import FileRefused, read_plan, read_preview
+from lakeflow.offline import diff, plan, policy
+from lakeflow.ops import capacity, health, rehearse_upgrade, validate_release
+from lakeflow.ops import dr_restore as restore
 
 Write = Callable[[Path], None]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.diff import plan_json
+from lakeflow.offline.diff import plan_json
 from tests.conftest import ROOT
 
 PIPELINE_TYPE = "databricks:index/pipeline:Pipeline"
@@ -40,7 +40,7 @@ def _copy_code(dst: Path) -> None:
 
 def _corrupt_the_guard(root: Path) -> None:
     """What the attacker adds to the same commit: Pipeline is no longer a data holder."""
-    path = root / "offline" / "replacements.py"
+    path = root / "src" / "lakeflow" / "offline" / "replacements.py"
     text = path.read_text()
     line = '    PIPELINE: "it owns the tables it publishes; deleting it drops them",\n'
     assert line in text
@@ -48,8 +48,15 @@ def _corrupt_the_guard(root: Path) -> None:
 
 
 def _diff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The diff of the code in `cwd` (its own `src`, not the package the virtualenv installed)."""
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
     return subprocess.run(
-        [sys.executable, "-m", "offline.diff", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "lakeflow.offline.diff", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -99,10 +100,15 @@ def test_an_unknown_command_is_2_with_the_list():
     assert result.returncode == 2 and "plan  diff  policy" in result.stderr
 
 
-def _makefile_modules() -> dict[str, str]:
-    """target -> `python -m` module of every command recipe in the Makefile."""
+def _makefile_programs() -> dict[str, str]:
+    """target -> what every command recipe in the Makefile runs: a console script of the package
+    (`lakeflow-<command>`) or, for the development tools, `python -m <module>`."""
     text = (ROOT / "Makefile").read_text()
-    found = dict(re.findall(r"^([a-z-]+): \$\(STAMP\)\n\t@[^\n]*?python -m ([a-z_.]+)", text, re.MULTILINE))
+    found = dict(
+        re.findall(
+            r"^([a-z-]+): \$\(STAMP\)\n\t@[^\n]*?(?:\$\(BIN\)/(?=lakeflow-)|python -m )([a-z_.-]+)", text, re.MULTILINE
+        )
+    )
     found.pop("engine")  # builds the engine: not a command with statuses of its own
     return found
 
@@ -110,7 +116,12 @@ def _makefile_modules() -> dict[str, str]:
 def test_bin_lakeflow_runs_what_make_runs_and_every_command_recipe_reports_its_status():
     text = (ROOT / "Makefile").read_text()
     script = (ROOT / "bin" / "lakeflow").read_text()
-    commands = dict(re.findall(r"^  ([a-z-]+)\) module=([a-z_.]+) ;;$", script, re.MULTILINE))
-    assert commands == _makefile_modules()
-    for recipe in re.findall(r"^\t@[^\n]*python -m [a-z_.]+(?:[^\n]*\\\n)*[^\n]*$", text, re.MULTILINE):
+    commands = dict(re.findall(r"^  ([a-z-]+)\) program=([a-z-]+) ;;", script, re.MULTILINE))
+    assert commands.pop("preview") == "engine" and "-m engine.preview" in script
+    assert {**commands, "preview": "engine.preview"} == _makefile_programs()
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == set(commands.values())  # every console script is a command, and the reverse
+    for recipe in re.findall(
+        r"^\t@[^\n]*(?:/lakeflow-[a-z-]+|python -m [a-z_.]+)(?:[^\n]*\\\n)*[^\n]*$", text, re.MULTILINE
+    ):
         assert recipe.rstrip().endswith("; $(STATUS)"), recipe

@@ -8,9 +8,15 @@ import json
 import pytest
 import sqlglot
 
-from components.pipeline_alerts import CLUSTER_METRICS, DAILY_COST, EXPECTATION_METRICS, MONTHLY_COST, PIPELINE_METRICS
-from monitoring.queries import breach_conditions
-from offline.stack_file import read_stack_config
+from lakeflow.components.pipeline_alerts import (
+    CLUSTER_METRICS,
+    DAILY_COST,
+    EXPECTATION_METRICS,
+    MONTHLY_COST,
+    PIPELINE_METRICS,
+)
+from lakeflow.offline.stack_file import read_stack_config
+from lakeflow.sql.queries import breach_conditions
 from tests.conftest import ROOT, STACKS, by_type, live_pipelines, resource
 
 WAREHOUSES = {s: read_stack_config(ROOT, "lakeflow", s)[0]["lakeflow:warehouseId"] for s in STACKS}
@@ -106,8 +112,8 @@ def test_system_table_metrics_alert_once_per_stack_event_log_metrics_once_per_pi
 
 
 def test_alerts_watch_only_the_pipelines_a_metric_applies_to():
-    from components.pipeline_alerts import PipelineAlertsArgs, WatchedPipeline, _breach_queries
-    from monitoring.queries import PipelineRef
+    from lakeflow.components.pipeline_alerts import PipelineAlertsArgs, WatchedPipeline, _breach_queries
+    from lakeflow.sql.queries import PipelineRef
 
     def watched(name, **kw):
         return WatchedPipeline(PipelineRef(name, "prod", f"prod.s.{name}_event_log"), **kw)
@@ -269,7 +275,7 @@ def test_dashboard_is_valid_json_every_widget_bound_to_an_existing_dataset_colum
 
 
 def test_routes_to_unconfigured_destinations_and_plaintext_credentials_are_rejected(project):
-    from settings.errors import ConfigErrors
+    from lakeflow.config.errors import ConfigErrors
 
     project.edit_stack("dev", routeP2=["pagerduty"], routeP3=["pagerduty"], webhookUrl="https://hooks.example.com/x")
     with pytest.raises(ConfigErrors) as info:

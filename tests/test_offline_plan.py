@@ -9,9 +9,10 @@ import pulumi_databricks as databricks
 import pytest
 import yaml
 
-from offline.plan import main
-from offline.recorder import SECRET, record
-from settings.models import SECRET_KEYS, StackConfig
+import lakeflow.program
+from lakeflow.config.models import SECRET_KEYS, StackConfig
+from lakeflow.offline.plan import main
+from lakeflow.offline.recorder import SECRET, record
 from tests.conftest import ROOT, STACKS, resource
 
 pytestmark = pytest.mark.plan
@@ -108,12 +109,11 @@ def test_schema_check_accepts_everything_the_shipped_stacks_register(plans):
 
 
 def test_cli_fails_the_plan_on_schema_errors(monkeypatch, capsys):
-    import stack.build
 
     def broken_build(settings):
         databricks.Job("j", tasks=[{"task_key": "t", "pipelineTask": {"pipelineId": "p", "fullRefresh": "no"}}])
 
-    monkeypatch.setattr(stack.build, "build", broken_build)
+    monkeypatch.setattr(lakeflow.program, "build", broken_build)
     assert main(["--stack", "dev"]) == 3
     err = capsys.readouterr().err
     assert "would reject" in err and "tasks[0].pipelineTask.fullRefresh: expected a boolean" in err
@@ -210,7 +210,7 @@ def test_pulumi_yaml_declares_what_the_cli_can_check_and_nothing_it_would_refuse
 
 def test_a_provider_function_call_fails_the_plan_loudly():
     """The offline plan has no workspace to ask: a data source must not silently return nothing."""
-    from offline.recorder import OfflineDataUnavailable
+    from lakeflow.offline.recorder import OfflineDataUnavailable
 
     def program() -> None:
         databricks.get_current_user()
@@ -230,8 +230,8 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.sync_await import _ensure_event_loop
 
-    from offline import recorder
-    from offline.plan import plan_stack
+    from lakeflow.offline import recorder
+    from lakeflow.offline.plan import plan_stack
 
     swapped = runtime_resource._get_stack_trace
     types_of = pulumi._types.resource_types
@@ -254,7 +254,7 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
 
 
 def test_the_plan_command_as_a_process_writes_everything_before_it_ends(plans, project, tmp_path):
-    """`python -m offline.plan` ends its process with `os._exit` (offline/batch.py): its output,
+    """`python -m lakeflow.offline.plan` ends its process with `os._exit` (src/lakeflow/offline/batch.py): its output,
     piped and so block-buffered, arrives whole, the JSON is the plan, and errors still exit
     non-zero with their report and no traceback. Under a profiler it exits normally."""
     import os
@@ -264,7 +264,7 @@ def test_the_plan_command_as_a_process_writes_everything_before_it_ends(plans, p
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe buffers the output
 
     def run(root, *args, python=(sys.executable,)):
-        cmd = [*python, "-m", "offline.plan", "--root", str(root), *args]
+        cmd = [*python, "-m", "lakeflow.offline.plan", "--root", str(root), *args]
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
     out = tmp_path / "dev.json"
@@ -291,8 +291,8 @@ def test_the_program_lets_registrations_run_while_it_declares(project, monkeypat
     still declaring, instead of every resource of the stack waiting, alive, until it ends (the
     offline plan's peak memory; docs/performance.md). Without the yields nothing but the stack
     itself is answered before the last component is declared."""
-    from offline import recorder
-    from stack import build as program
+    from lakeflow import program
+    from lakeflow.offline import recorder
 
     sales = project.pipeline("sales_pipeline")
     for i in range(40):

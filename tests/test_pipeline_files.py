@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from settings import json_schema, provider_models
-from settings.errors import ConfigErrors
-from settings.models import DECLARED_PIPELINE_FIELDS, PASSTHROUGH_FIELDS, REJECTED_PIPELINE_KEYS
+from lakeflow.config import json_schema, provider_models
+from lakeflow.config.errors import ConfigErrors
+from lakeflow.config.models import DECLARED_PIPELINE_FIELDS, PASSTHROUGH_FIELDS, REJECTED_PIPELINE_KEYS
 from tests.conftest import ROOT, Project, by_type, resource
 from tests.test_settings_validation import error_at, load_errors
 
@@ -397,14 +397,14 @@ def test_an_error_in_the_promotion_source_says_which_stack_and_why_it_was_planne
 
 def test_the_json_schema_is_generated_from_the_models():
     assert json_schema.SCHEMA_FILE.read_text(encoding="utf-8") == json_schema.render(), (
-        "pipelines/pipeline.schema.json is stale: python -m settings.json_schema --write"
+        "pipelines/pipeline.schema.json is stale: python -m lakeflow.config.json_schema --write"
     )
 
 
 def test_the_provider_field_description_matches_the_installed_provider():
     assert provider_models.DESCRIPTION_FILE.read_text(encoding="utf-8") == provider_models.render(
         provider_models.describe()
-    ), "settings/pipeline_fields.json is stale: python -m settings.provider_models --write"
+    ), "src/lakeflow/config/pipeline_fields.json is stale: python -m lakeflow.config.provider_models --write"
 
 
 def _validator() -> jsonschema.Draft202012Validator:

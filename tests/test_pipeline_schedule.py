@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi_databricks as databricks
 import pytest
 
-from components import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
-from offline.recorder import record
-from settings.models import FileArrival, PauseStatus, Schedule
+from lakeflow.components import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
+from lakeflow.config.models import FileArrival, PauseStatus, Schedule
+from lakeflow.offline.recorder import record
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from offline.plan import plan_stack
+from lakeflow.offline.plan import plan_stack
 from tests.conftest import ROOT, STACKS
 
 pytestmark = pytest.mark.plan

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from offline.policy import check, main
-from policy.lakeflow_policies import POLICIES
+from lakeflow.offline.policy import check, main
+from lakeflow.policy.rules import POLICIES
 from tests.conftest import STACKS
 
 pytestmark = pytest.mark.plan

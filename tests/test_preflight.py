@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ops import preflight
-from settings.models import monitoring_folder
+from lakeflow.config.models import monitoring_folder
+from lakeflow.ops import preflight
 from tests.conftest import ROOT, by_type
 from tests.fake_databricks import Answer, recorded
 
@@ -191,7 +191,7 @@ def test_every_prerequisite_is_derived_from_the_stack(workspace, project, capsys
 
 def test_the_checked_names_are_the_ones_the_plan_creates(plans):
     """Folders, repos and system tables from the settings agree with what the program registers."""
-    from offline.stack_file import load_stack
+    from lakeflow.offline.stack_file import load_stack
 
     settings = load_stack(ROOT, "prod")
     plan = plans["prod"]
@@ -201,7 +201,7 @@ def test_the_checked_names_are_the_ones_the_plan_creates(plans):
     assert folder == monitoring_folder(settings.config) and folder.rsplit("/", 1)[0] == MONITORING_PARENT
     alert_sql = " ".join(r["inputs"].get("queryText", "") for r in by_type(plan, "AlertV2"))
     assert set(re.findall(r"system\.\w+\.\w+", alert_sql)) == set(preflight.alert_system_tables(settings))
-    source = (ROOT / "monitoring" / "queries.py").read_text()
+    source = (ROOT / "src" / "lakeflow" / "sql" / "queries.py").read_text()
     assert set(re.findall(r"system\.\w+\.\w+", source)) == {*preflight.COMPUTE_TABLES, *preflight.BILLING_TABLES}
 
 
@@ -856,7 +856,7 @@ def test_the_make_target_passes_arguments_as_quoted_environment_variables():
     assert re.search(r"^\.PHONY:.* preflight\b", makefile, re.M)
     assert "## preflight: " in makefile
     recipe = makefile.split("\npreflight: $(STAMP)\n", 1)[1].split("\n\n", 1)[0].strip()
-    assert recipe.startswith('@$(BIN)/python -m ops.preflight --stack "$$STACK" ')
+    assert recipe.startswith('@$(BIN)/lakeflow-preflight --stack "$$STACK" ')
     assert "$(if $(JSON),--json)" in recipe
     # Every value reaches the command as a quoted environment variable, never spliced into the command line.
     for name, body in re.findall(r"\$\(if \$\((\w+)\),([^)]*)\)", recipe):

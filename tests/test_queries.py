@@ -13,8 +13,8 @@ from sqlglot.errors import ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from monitoring import queries
-from monitoring.queries import (
+from lakeflow.sql import queries
+from lakeflow.sql.queries import (
     PipelineRef,
     availability,
     breach_conditions,
@@ -123,7 +123,7 @@ EVENT_LOG_SCHEMA = {
     "event_type": "STRING",
 }
 
-# The documented schemas (the column lists of the pages cited in monitoring/queries.py). A query that names a
+# The documented schemas (the column lists of the pages cited in src/lakeflow/sql/queries.py). A query that names a
 # column or struct field that is not here fails `test_columns_are_documented`.
 DOCUMENTED_SCHEMA = {
     "prod": {"sales": {"sales_pipeline_event_log": EVENT_LOG_SCHEMA}, "web": {"clicks_event_log": EVENT_LOG_SCHEMA}},
@@ -560,8 +560,8 @@ def test_a_hostile_name_stays_one_identifier_in_every_statement_the_stack_writes
     import sqlglot
     from sqlglot import exp
 
-    from dr.snapshots import Snapshot, restore_sql, snapshot_sql
-    from settings.models import DisasterRecovery, quoted
+    from lakeflow.config.models import DisasterRecovery, quoted
+    from lakeflow.sql.snapshots import Snapshot, restore_sql, snapshot_sql
 
     name = quoted("cat", hostile, "tbl")
     statements = {

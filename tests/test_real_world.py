@@ -14,9 +14,9 @@ import jsonschema
 import pytest
 import yaml
 
-from settings import bundle_import, json_schema
-from settings.errors import ConfigErrors
-from settings.provider_models import fields_of
+from lakeflow.config import bundle_import, json_schema
+from lakeflow.config.errors import ConfigErrors
+from lakeflow.config.provider_models import fields_of
 from tests.conftest import ROOT, Project, copy_project
 
 pytestmark = pytest.mark.plan

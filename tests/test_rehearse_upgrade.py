@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-import ops.rehearse_upgrade as rehearse
-import ops.validate_release
-import ops.workspace
-from offline.stack_file import load_stack
-from settings.models import quoted
+import lakeflow.ops.rehearse_upgrade as rehearse
+import lakeflow.ops.validate_release
+import lakeflow.ops.workspace
+from lakeflow.config.models import quoted
+from lakeflow.offline.stack_file import load_stack
 from tests.fake_databricks import Answer, recorded
 
 SOURCE = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
@@ -24,8 +24,8 @@ RUN_ID = r"\d{14}_[0-9a-f]{6}"
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(ops.validate_release, "_POLL_SECONDS", 0.01)
-    monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.validate_release, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_two_rehearsals_at_once_publish_into_their_own_schemas_and_drop_only_the
     serve(workspace, "RUNNING", "COMPLETED")
     workspace.on("POST", PIPELINES, {"pipeline_id": COPY}, {"pipeline_id": OTHER_COPY})
     serve_copy(workspace, OTHER_COPY, "RUNNING", "COMPLETED")
-    w, settings = ops.workspace.client(), load_stack(project.root, "staging")
+    w, settings = lakeflow.ops.workspace.client(), load_stack(project.root, "staging")
     during_first: dict[str, object] = {}
 
     def first_says(message: str) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from offline.diff import diff_plans
-from offline.plan import main as plan_main
-from offline.plan import plan_stack
-from offline.policy import check
+from lakeflow.offline.diff import diff_plans
+from lakeflow.offline.plan import main as plan_main
+from lakeflow.offline.plan import plan_stack
+from lakeflow.offline.policy import check
 from tests.conftest import STACKS, Project, by_type, copy_project, resource
 from tests.test_settings_validation import error_at, load_errors
 

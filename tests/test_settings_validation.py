@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-import offline.plan
-import offline.recorder
-from offline.stack_file import project_name, read_stack_config
-from settings.errors import ConfigError, ConfigErrors
-from settings.loader import load_settings
-from settings.quartz import quartz_error
+import lakeflow.offline.plan
+import lakeflow.offline.recorder
+from lakeflow.config.errors import ConfigError, ConfigErrors
+from lakeflow.config.loader import load_settings
+from lakeflow.config.quartz import quartz_error
+from lakeflow.offline.stack_file import project_name, read_stack_config
 from tests.conftest import Project
 
 _ANY = object()
@@ -728,7 +728,7 @@ def test_error_in_upstream_pipeline_does_not_make_its_dependents_fail(project):
 
 def test_plan_raises_before_recording_anything(project, monkeypatch):
     recorded = []
-    monkeypatch.setattr(offline.recorder, "record", lambda *args, **kwargs: recorded.append(args))
+    monkeypatch.setattr(lakeflow.offline.recorder, "record", lambda *args, **kwargs: recorded.append(args))
     replace(project, INVOICE, "serverless: true", "serverless: true\nphotonn: true")
     with pytest.raises(ConfigErrors) as caught:
         project.plan("dev")
@@ -738,7 +738,7 @@ def test_plan_raises_before_recording_anything(project, monkeypatch):
 
 def test_cli_reports_errors_on_stderr_and_exits_2(project, capsys):
     expected = plant_errors_everywhere(project)
-    code = offline.plan.main(["--stack", "prod", "--root", str(project.root)])
+    code = lakeflow.offline.plan.main(["--stack", "prod", "--root", str(project.root)])
     out, err = capsys.readouterr()
     assert code == 2
     assert out == ""
@@ -750,7 +750,7 @@ def test_cli_reports_errors_on_stderr_and_exits_2(project, capsys):
 
 
 def test_cli_missing_stack_exits_2(project, capsys):
-    code = offline.plan.main(["--stack", "qa", "--root", str(project.root)])
+    code = lakeflow.offline.plan.main(["--stack", "qa", "--root", str(project.root)])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert "Pulumi.qa.yaml: does not exist (stacks here: dev, prod, staging)" in err

@@ -2,7 +2,7 @@
 
 The shipped stacks: `customer_360` is blue/green (prod: blue active, green a 10 % canary; staging:
 green active), `sales_pipeline` a plain triggered pipeline, `clickstream_events` continuous in prod.
-Statements reach the fake in the order the command runs them (see ops/validate_release.py): per
+Statements reach the fake in the order the command runs them (see src/lakeflow/ops/validate_release.py): per
 published table the validated pipeline's COUNT(*) then, for a candidate, the active slot's; then the
 expectation pass rate; for a candidate, production's pass rate, the candidate's drop rate and
 production's drop rate. Each test queues its answers in that order and asserts what was sent.
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-import ops.workspace
-from monitoring.queries import PipelineRef, drop_rate, expectation_pass_rate
-from ops import validate_release
+import lakeflow.ops.workspace
+from lakeflow.ops import validate_release
+from lakeflow.sql.queries import PipelineRef, drop_rate, expectation_pass_rate
 from tests.conftest import Project
 from tests.fake_databricks import Answer, FakeWorkspace, recorded
 
@@ -34,11 +34,11 @@ COMPLETED = ("validate_update_queued", "validate_update_running", "update_get")
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validate_release, "_POLL_SECONDS", 0.01)
-    monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
 
 
 def stack_outputs(stack: str = "prod") -> dict[str, Any]:
-    """Shaped like `pulumi stack output --json` (stack/build.py); staging runs green, prod blue."""
+    """Shaped like `pulumi stack output --json` (src/lakeflow/program.py); staging runs green, prod blue."""
     active = "green" if stack == "staging" else "blue"
     slots = {
         "blue": {"pipeline_id": BLUE, "ref": "tag:v2.3.0", "schema": "customer"},

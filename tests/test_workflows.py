@@ -97,7 +97,7 @@ def test_pull_requests_are_judged_by_the_base_branch_never_by_the_change():
     run = "\n".join(s.get("run", "") for s in judge["steps"])
     assert "for stack in dev staging prod" in run
     assert '--old "$RUNNER_TEMP/base/$stack.json"' in run and '--new "$CHANGE/$stack.json"' in run
-    assert '-m offline.policy --stack "$stack" --plan "$CHANGE/$stack.json"' in run
+    assert 'bin/lakeflow policy --stack "$stack" --plan "$CHANGE/$stack.json"' in run
     assert "$PR_BODY" in run and "${{ github.event.pull_request.body }}" not in run  # never expanded
     assert 'select(.user.login == "github-actions[bot]")' in run  # edits only its own comment
     assert judge["permissions"] == {"contents": "read", "pull-requests": "write"}

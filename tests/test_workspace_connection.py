@@ -1,4 +1,4 @@
-"""Reaching the workspace (ops/workspace.py): every day-2 command fails fast, in one line that says what
+"""Reaching the workspace (src/lakeflow/ops/workspace.py): every day-2 command fails fast, in one line that says what
 went wrong and what to do, against real sockets on 127.0.0.1 (no other network):
 
 - a closed port (connection refused), a listening socket that never answers (no answer in time), a
@@ -33,11 +33,11 @@ from pathlib import Path
 
 import pytest
 
-import ops.rehearse_upgrade
-import ops.validate_release
-import ops.workspace
-from ops import health, preflight, rehearse_upgrade, validate_release
-from ops.workspace import Timeouts, Unusable, brief, timeouts
+import lakeflow.ops.rehearse_upgrade
+import lakeflow.ops.validate_release
+import lakeflow.ops.workspace
+from lakeflow.ops import health, preflight, rehearse_upgrade, validate_release
+from lakeflow.ops.workspace import Timeouts, Unusable, brief, timeouts
 from tests.conftest import ROOT
 from tests.fake_databricks import Answer, recorded
 
@@ -256,7 +256,7 @@ def test_a_profile_s_host_is_named_as_such(workspace, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
     monkeypatch.setenv("DATABRICKS_CONFIG_PROFILE", "ops")
     with pytest.raises(Unusable, match=rf"127.0.0.1:{port}: connection refused \(is the host of profile "):
-        ops.workspace.client(timeouts(2))
+        lakeflow.ops.workspace.client(timeouts(2))
 
 
 # --- the workspace answers, but no --------------------------------------------------------------------------
@@ -304,10 +304,12 @@ def test_a_host_without_the_databricks_api(name, workspace, project, outputs, ca
 def test_an_html_page_instead_of_the_api_is_said_so(workspace):
     from databricks.sdk.errors import NotFound
 
-    error = ops.workspace.api_error(NotFound("Not Found <html><body>nginx</body></html>"), "pipeline x")
-    assert isinstance(error, ops.workspace.Unusable) and "not as the Databricks REST API" in str(error)
-    plain = ops.workspace.api_error(NotFound("Pipeline x does not exist", error_code="RESOURCE_DOES_NOT_EXIST"), "x")
-    assert not isinstance(plain, ops.workspace.Unusable)
+    error = lakeflow.ops.workspace.api_error(NotFound("Not Found <html><body>nginx</body></html>"), "pipeline x")
+    assert isinstance(error, lakeflow.ops.workspace.Unusable) and "not as the Databricks REST API" in str(error)
+    plain = lakeflow.ops.workspace.api_error(
+        NotFound("Pipeline x does not exist", error_code="RESOURCE_DOES_NOT_EXIST"), "x"
+    )
+    assert not isinstance(plain, lakeflow.ops.workspace.Unusable)
     assert str(plain) == "x: not found (404): deleted, or the stack's outputs are stale"
 
 
@@ -322,9 +324,9 @@ def test_preflight_refuses_another_workspace_before_sending_anything(workspace, 
 
 
 def test_the_timeouts_reach_the_sdk_config(workspace):
-    w = ops.workspace.client(timeouts(7.5))
+    w = lakeflow.ops.workspace.client(timeouts(7.5))
     assert (w.config.http_timeout_seconds, w.config.retry_timeout_seconds) == (7.5, 8)
-    w = ops.workspace.client(timeouts(7.5, 2))
+    w = lakeflow.ops.workspace.client(timeouts(7.5, 2))
     assert (w.config.http_timeout_seconds, w.config.retry_timeout_seconds) == (7.5, 2)
     assert w.api_client._api_client._http_timeout_seconds == 7.5  # what each request is sent with
     assert w.api_client._api_client._retry_timeout_seconds == 2
@@ -361,9 +363,9 @@ def test_every_command_passes_its_timeouts_to_the_client(
 
     def client(bounds=None, **kwargs):
         seen.append(bounds)
-        raise ops.workspace.OpsError("stopped here")
+        raise lakeflow.ops.workspace.OpsError("stopped here")
 
-    for module in (ops.workspace, ops.validate_release, ops.rehearse_upgrade):
+    for module in (lakeflow.ops.workspace, lakeflow.ops.validate_release, lakeflow.ops.rehearse_upgrade):
         monkeypatch.setattr(module, "client", client)
     if env is None:
         monkeypatch.delenv("LAKEFLOW_HTTP_TIMEOUT", raising=False)
@@ -390,11 +392,11 @@ def test_a_bad_timeout_is_one_line_before_anything_is_sent(name, workspace, proj
 def test_a_workspace_that_goes_away_midway_is_said_to_refuse_connections(workspace):
     """After the probe: the SDK retries the refused connection for the retry budget, then gives up with a
     TimeoutError; the line still says what happened, not "timed out"."""
-    w = ops.workspace.client(timeouts(2, 1))
+    w = lakeflow.ops.workspace.client(timeouts(2, 1))
     workspace.stop()
     workspace.stop = lambda: None  # the fixture's teardown
     with pytest.raises(Unusable) as raised:
-        ops.workspace.guarded(f"pipeline sales_pipeline ({SALES})", lambda: w.pipelines.get(SALES))
+        lakeflow.ops.workspace.guarded(f"pipeline sales_pipeline ({SALES})", lambda: w.pipelines.get(SALES))
     host = w.config.host
     assert str(raised.value) == f"pipeline sales_pipeline ({SALES}): cannot reach {host}: connection refused ({HINT})"
     assert "TimeoutError: Timed out after 0:00:01" in raised.value.full  # the whole story, for --verbose
@@ -408,7 +410,7 @@ def test_the_warehouse_answers_before_the_http_call_times_out(http, wait):
     class Client:
         config = Config()
 
-    assert ops.workspace.sql_wait(Client()) == wait
+    assert lakeflow.ops.workspace.sql_wait(Client()) == wait
 
 
 def test_statements_are_sent_with_that_wait(workspace, project, outputs, capsys):
@@ -430,7 +432,7 @@ def test_oauth_discovery_is_bounded_too(workspace, monkeypatch):
         monkeypatch.setenv("DATABRICKS_DISCOVERY_URL", f"{silent}/oidc/.well-known/oauth-authorization-server")
         started = time.monotonic()
         with pytest.raises(Unusable) as raised:
-            ops.workspace.client(timeouts(1, 1))
+            lakeflow.ops.workspace.client(timeouts(1, 1))
     assert time.monotonic() - started < BOUND
     assert str(raised.value) == (
         f"signing in: {silent} did not answer within 1 s (slow or down? https://status.databricks.com; "
@@ -465,7 +467,7 @@ def test_verbose_prints_the_whole_text(workspace, project, outputs, capsys):
 
 
 def test_a_long_sql_error_is_shortened_in_the_table_and_whole_in_json(workspace, project, outputs, capsys, monkeypatch):
-    monkeypatch.setattr(ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
     message = " ".join(
         ["[TABLE_OR_VIEW_NOT_FOUND] The table or view `prod`.`sales`.`sales_pipeline_event_log` cannot be found."] * 6
     )
@@ -494,7 +496,7 @@ def test_the_sdk_s_own_warnings_stay_off_stderr(workspace, project, outputs):
     workspace.on("GET", rf"/api/2.0/pipelines/{SALES}", Answer(401, recorded("health_error_401")))
     argv = ["--stack", "prod", "--pipeline", "sales_pipeline", "--outputs", str(outputs), "--root", str(project.root)]
     run = subprocess.run(
-        [sys.executable, "-m", "ops.health", *argv, "--http-timeout", "5"],
+        [sys.executable, "-m", "lakeflow.ops.health", *argv, "--http-timeout", "5"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -5,7 +5,7 @@ Check."""
 
 from __future__ import annotations
 
-from offline.plan import plan_stack
+from lakeflow.offline.plan import plan_stack
 from tests.conftest import Project
 from tests.engine.test_stacks import _preview
 from tests.test_real_world import DEFINITIONS, EXPECTED, define, definition_id, import_into

@@ -109,8 +109,8 @@ def test_the_deploy_gate_judges_against_the_deployed_state_so_a_later_push_canno
     between consecutive pushes, C looks clean and `pulumi up` would deploy B's delete. Judged as
     the deploy gate does, against what is deployed (A), the delete is still there and refused."""
     from engine.agreement import engine_preview
-    from offline.diff import diff_from_preview, diff_plans, plan_json
-    from offline.diff import main as diff_main
+    from lakeflow.offline.diff import diff_from_preview, diff_plans, plan_json
+    from lakeflow.offline.diff import main as diff_main
 
     deployed = project_copy("a")
     push_b = project_copy("b")

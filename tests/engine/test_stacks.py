@@ -12,9 +12,9 @@ from engine.agreement import stream_preview
 from engine.build import force_new_json
 from engine.preview import prepare
 from engine.sandbox import Sandbox, StubWorkspace
-from offline.plan import plan_stack
-from offline.policy import check
-from offline.stack_file import read_stack_config
+from lakeflow.offline.plan import plan_stack
+from lakeflow.offline.policy import check
+from lakeflow.offline.stack_file import read_stack_config
 from tests.conftest import ROOT, STACKS
 from tests.engine.conftest import edit
 

@@ -1,1 +1,0 @@
-"""CrossGuard policy pack (`pulumi preview --policy-pack policy`); rules in `lakeflow_policies`."""

@@ -1,0 +1,195 @@
+"""`PipelineAlerts`: the metrics of guide 6.1 watched as Databricks SQL alerts (docs/adr/0004, 0007).
+
+Two scopes (`PipelineAlertsArgs.scope`):
+  - `stack`: the system-table metrics (CPU, memory, cost), one alert per metric whose query measures
+    every watched pipeline at once: those tables always exist.
+  - `pipeline`: the metrics read from one pipeline's event log (failed updates, availability,
+    processing lag, expectation pass rate, drop rate), one alert per metric reading that log only:
+    an event log does not exist before the pipeline's first update, and a query naming a missing
+    table fails whole, so a stack-wide query per metric let one new pipeline blind it for all.
+
+Children, one per metric (names fixed by metric id), see `lakeflow.components.alerting`:
+  - `<name>-<metric>`  databricks.AlertV2, in the stack's alert folder, whose ACL it inherits
+    (without a folder: its own `<name>-<metric>-permissions`)
+
+Each alert's query lists the watched pipelines over their own threshold (monitoring.queries:
+`event_log_breaches`, `node_breaches`, `cost_breaches`); the alert triggers while that list is not
+empty.
+
+Metrics: failed-updates (P1), availability (P1), processing-lag (P2), expectation-pass-rate,
+drop-rate, cpu-utilization, memory-utilization (P3; only pipelines on classic compute: serverless
+compute has no node records, so they could never cross); and, over the pipelines with cost limits
+(guide 11.3), daily-cost (P4) and monthly-cost (P3). Cost is no outage, so the guide's "critical"
+monthly overrun is P3 here, not a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_databricks as databricks
+
+from lakeflow.components.alerting import AlertSettings, Metric, register_alert
+from lakeflow.config.models import Severity, Thresholds
+from lakeflow.sql import queries
+from lakeflow.sql.queries import PipelineRef
+
+# Guide 6.1, with the query that measures each metric and the threshold setting it is held to.
+PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Thresholds], float]], ...] = (
+    (
+        Metric(
+            "failed-updates",
+            "pipeline updates failed",
+            "failed_updates",
+            "GREATER_THAN",
+            Severity.P1,
+            "pipeline-failure.md",
+        ),
+        queries.failed_updates,
+        lambda t: t.failed_updates,
+    ),
+    (
+        Metric(
+            "availability", "availability below objective", "availability", "LESS_THAN", Severity.P1, "availability.md"
+        ),
+        queries.availability,
+        lambda t: t.availability,
+    ),
+    (
+        Metric(
+            "processing-lag",
+            "processing lag above objective",
+            "lag_minutes",
+            "GREATER_THAN",
+            Severity.P2,
+            "processing-lag.md",
+        ),
+        queries.processing_lag_minutes,
+        lambda t: t.processing_lag_minutes,
+    ),
+    (
+        Metric(
+            "expectation-pass-rate",
+            "expectation pass rate low",
+            "pass_rate",
+            "LESS_THAN",
+            Severity.P3,
+            "data-quality.md",
+        ),
+        queries.expectation_pass_rate,
+        lambda t: t.expectation_pass_rate,
+    ),
+    (
+        Metric("drop-rate", "too many records dropped", "drop_rate", "GREATER_THAN", Severity.P3, "data-quality.md"),
+        queries.drop_rate,
+        lambda t: t.drop_rate,
+    ),
+    (
+        Metric("cpu-utilization", "CPU saturated", "cpu_percent", "GREATER_THAN", Severity.P3, "resource-pressure.md"),
+        queries.cpu_utilization,
+        lambda t: t.cpu_percent,
+    ),
+    (
+        Metric(
+            "memory-utilization",
+            "memory pressure",
+            "memory_percent",
+            "GREATER_THAN",
+            Severity.P3,
+            "resource-pressure.md",
+        ),
+        queries.memory_utilization,
+        lambda t: t.memory_percent,
+    ),
+)
+# Data-quality metrics: only pipelines whose edition has expectations (ADVANCED; serverless
+# pipelines have every feature) write them to the event log.
+EXPECTATION_METRICS = frozenset({"expectation-pass-rate", "drop-rate"})
+# Measured from `system.compute.node_timeline`, which has no rows for serverless compute.
+CLUSTER_METRICS: Mapping[str, Literal["cpu", "memory"]] = {"cpu-utilization": "cpu", "memory-utilization": "memory"}
+DAILY_COST = Metric(
+    "daily-cost", "spend over the daily limit", "list_cost_usd", "GREATER_THAN", Severity.P4, "cost-overrun.md"
+)
+MONTHLY_COST = Metric(
+    "monthly-cost", "month-to-date spend over budget", "list_cost_usd", "GREATER_THAN", Severity.P3, "cost-overrun.md"
+)
+
+
+@dataclass(frozen=True)
+class WatchedPipeline:
+    ref: PipelineRef
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    serverless: bool = False
+    """Not in the CPU and memory alerts: serverless compute reports no node metrics."""
+    expectations: bool = True
+    """Its edition has expectations (ADVANCED, or serverless); else not in the data-quality alerts."""
+    daily_limit_usd: int | None = None
+    monthly_budget_usd: int | None = None
+
+
+@dataclass(frozen=True)
+class PipelineAlertsArgs:
+    display_name: str
+    """Shown in every alert's title, e.g. `prod_pipelines`."""
+    environment: str
+    """Value of the Environment tag: the clusters and usage the system-table metrics look at."""
+    pipelines: Sequence[WatchedPipeline]
+    settings: AlertSettings
+    scope: Literal["stack", "pipeline"] = "stack"
+    """`stack`: the system-table metrics over every pipeline; `pipeline`: the event-log metrics of
+    its one pipeline."""
+
+    def __post_init__(self) -> None:
+        names = [p.ref.name for p in self.pipelines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"PipelineAlerts {self.display_name!r}: a pipeline is watched twice: {names}")
+        if self.scope == "pipeline" and len(names) != 1:
+            raise ValueError(f"PipelineAlerts {self.display_name!r}: scope 'pipeline' watches one pipeline: {names}")
+
+
+class PipelineAlerts(pulumi.ComponentResource):
+    alerts: dict[str, databricks.AlertV2]
+
+    def __init__(self, name: str, args: PipelineAlertsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("lakeflow:index:PipelineAlerts", name, None, opts)
+        self.alerts = {
+            metric.id: register_alert(f"{name}-{metric.id}", args.display_name, metric, sql, args.settings, self)
+            for metric, sql in _breach_queries(args)
+        }
+        self.register_outputs({k: a.id for k, a in self.alerts.items()})
+
+
+def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
+    """(metric, the query listing the pipelines over their threshold), for each metric that watches any."""
+    env, pipelines = args.environment, args.pipelines
+    if not pipelines:
+        return []
+    out = []
+    for metric, query, threshold in PIPELINE_METRICS:
+        if (metric.id in CLUSTER_METRICS) != (args.scope == "stack"):
+            continue
+        if metric.id in CLUSTER_METRICS:
+            classic = [(p.ref, threshold(p.thresholds)) for p in pipelines if not p.serverless]
+            if classic:
+                out.append((metric, queries.node_breaches(CLUSTER_METRICS[metric.id], env, classic)))
+        else:
+            watched = [p for p in pipelines if p.expectations or metric.id not in EXPECTATION_METRICS]
+            measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in watched]
+            if measured:
+                out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
+    if args.scope == "pipeline":
+        return out
+    for metric, period, limits in (
+        (DAILY_COST, "day", {p.ref.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
+        (
+            MONTHLY_COST,
+            "month",
+            {p.ref.name: p.monthly_budget_usd for p in pipelines if p.monthly_budget_usd is not None},
+        ),
+    ):
+        if limits:
+            out.append((metric, queries.cost_breaches(period, env, limits)))  # type: ignore[arg-type]
+    return out

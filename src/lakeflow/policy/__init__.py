@@ -1,0 +1,1 @@
+"""The CrossGuard policies (the pack folder `policy/` runs them under the Pulumi CLI)."""

@@ -1,0 +1,551 @@
+"""The program: turn one stack's settings into components. `__main__.py` (through `pulumi.run`)
+and the offline plan both await `build`, so what the tests see is what `pulumi up` deploys.
+
+Order: alert routing; (with an account) the account provider and cost guardrails, whose budget
+policies serverless pipelines point at; pipelines; their schedules; alerts per pipeline; the
+environment's cost alerts; the dashboard; (with disasterRecovery) snapshots and the config backup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import pulumi
+import pulumi_databricks as databricks
+from pydantic import BaseModel
+
+from lakeflow.components import (
+    AlertRouting,
+    AlertRoutingArgs,
+    DltPipeline,
+    DltPipelineArgs,
+    MonitoringDashboard,
+    MonitoringDashboardArgs,
+    PipelineAlerts,
+    PipelineAlertsArgs,
+    PipelineSchedule,
+    PipelineScheduleArgs,
+    UpstreamPipeline,
+    WatchedPipeline,
+)
+from lakeflow.components.alerting import AlertSettings, alert_folder
+from lakeflow.components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
+from lakeflow.components.cost_alerts import CostAlerts, CostAlertsArgs
+from lakeflow.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
+from lakeflow.components.disaster_recovery import (
+    PipelineSnapshots,
+    PipelineSnapshotsArgs,
+    SnapshotStore,
+    SnapshotStoreArgs,
+    SnapshotTask,
+)
+from lakeflow.config.loader import NAMESPACE, StackSettings
+from lakeflow.config.models import (
+    FAILURE_ALERTS,
+    SECRET_KEYS,
+    Library,
+    Mode,
+    Notification,
+    PipelineSpec,
+    Release,
+    Severity,
+    StackConfig,
+    alert_thresholds,
+    monitoring_folder,
+    upstream_tables,
+)
+from lakeflow.model.naming import physical_name, pipeline_tags
+from lakeflow.sql.queries import PipelineRef
+from lakeflow.sql.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
+
+
+async def _let_registrations_run() -> None:
+    """Hand the event loop one turn after each component.
+
+    Declaring a resource only queues its registration; the SDK runs the queue when the program
+    yields. A program that never yields holds every resource of the stack, with an `Output` and
+    futures per declared property, until it ends. One turn per component moves every queued
+    registration one step on, so only a bounded number of them are pending at any time: the
+    offline plan of 500 pipelines peaks at less than half the memory (docs/performance.md). Nothing waits
+    for an answer, so a real `pulumi up` keeps creating resources concurrently."""
+    await asyncio.sleep(0)
+
+
+async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]:
+    cfg = settings.config
+    routing = AlertRouting(
+        "alert-routing",
+        AlertRoutingArgs(
+            display_prefix=physical_name(cfg, "lakeflow"),
+            emails=cfg.alert_emails,
+            slack_webhook_url=cfg.slack_webhook_url,
+            pagerduty_integration_key=cfg.pagerduty_integration_key,
+            webhook_url=cfg.webhook_url,
+            routes={s: cfg.route(s) for s in Severity},
+        ),
+    )
+    # The alerts and the dashboard live in a folder whose ACL is the stack's own: not under /Shared,
+    # where every workspace user has CAN MANAGE and folder permissions add up.
+    path = monitoring_folder(cfg)
+    assert path is not None  # the loader requires workspaceFolder without runAs
+    folder = alert_folder(path, cfg.viewers, cfg.managers)
+    alerting = AlertSettings(
+        warehouse_id=cfg.warehouse_id,
+        cron=cfg.alert_cron,
+        timezone=cfg.timezone,
+        pause_status=cfg.schedule_pause_status,
+        subscriptions={s: routing.destination_ids(s) for s in Severity},
+        runbook_base_url=cfg.runbook_base_url,
+        run_as=cfg.run_as,
+        viewers=cfg.viewers,
+        managers=cfg.managers,
+        # One folder per stack; its ACL covers every alert (one Permissions, not one per alert).
+        folder=folder,
+    )
+    policy_ids = _cost_guardrails(settings)
+
+    # Pipeline notifications only take email addresses: the stack's failure list plus the P1 route's.
+    failure_emails = list(dict.fromkeys([*cfg.failure_emails, *routing.emails(Severity.P1)]))
+    failure_notifications = (
+        [Notification(email_recipients=failure_emails, alerts=list(FAILURE_ALERTS))] if failure_emails else []
+    )
+
+    releases = _promotion_source(settings)
+    pipelines: dict[str, DltPipeline | BlueGreenPipeline] = {}
+    for spec in settings.pipelines:
+        args = DltPipelineArgs(
+            name=physical_name(cfg, spec.name),
+            catalog=spec.catalog,
+            schema=spec.schema_name,
+            libraries=[_provider_shape(lib) for lib in spec.libraries],
+            development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
+            continuous=spec.continuous,
+            photon=spec.photon,
+            serverless=spec.serverless,
+            channel=spec.channel,
+            edition=spec.edition,
+            clusters=[_provider_shape(c) for c in spec.clusters],
+            configuration={**spec.configuration, **restore_configuration(spec, cfg)},
+            notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
+            run_as=spec.run_as_principal or cfg.run_as,
+            tags=pipeline_tags(cfg, spec),
+            viewers=[*cfg.viewers, *spec.granted("viewers")],
+            runners=[*cfg.runners, *spec.granted("runners")],
+            managers=[*cfg.managers, *spec.granted("managers")],
+            event_log=spec.event_log_table,
+            budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
+            spot=cfg.cloud if cfg.spot_instances else None,
+            settings=spec.provider_settings(),
+            import_id=spec.import_id,
+        )
+        if spec.release is None:
+            # Pipelines own their tables: a protected pipeline cannot be deleted or replaced.
+            pipelines[spec.name] = DltPipeline(spec.name, args, opts=pulumi.ResourceOptions(protect=cfg.protect))
+        else:
+            pipelines[spec.name] = BlueGreenPipeline(spec.name, _blue_green_args(settings, spec, args, releases))
+        await _let_registrations_run()
+
+    schedules: dict[str, PipelineSchedule] = {}
+    by_name = {spec.name: spec for spec in settings.pipelines}
+    for spec in settings.pipelines:
+        if spec.schedule is None:
+            continue
+        # One job per pipeline update: an upstream with a job of its own is not started here too;
+        # its tables' updates start this job instead (settings.models.upstream_tables).
+        run_here = [u for u in spec.schedule.after if by_name[u].schedule is None]
+        watched = upstream_tables(spec, by_name)
+        schedules[spec.name] = PipelineSchedule(
+            spec.name,
+            PipelineScheduleArgs(
+                job_name=physical_name(cfg, spec.name, "schedule"),
+                task_key=spec.name,
+                pipeline_id=pipelines[spec.name].pipeline_id,
+                schedule=spec.schedule,
+                pause_status=cfg.schedule_pause_status,
+                timezone=cfg.timezone,
+                upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
+                upstream_tables=watched,
+                failure_emails=failure_emails,
+                run_as=spec.run_as_principal or cfg.run_as,
+                tags=pipeline_tags(cfg, spec),
+                viewers=[*cfg.viewers, *spec.granted("viewers")],
+                runners=[*cfg.runners, *spec.granted("runners")],
+                managers=[*cfg.managers, *spec.granted("managers")],
+                failure_destinations=routing.webhook_ids(Severity.P1),
+                max_run_minutes=spec.monitoring.latency_objective_minutes,
+                streaming_backlog_seconds=spec.monitoring.streaming_backlog_seconds,
+                budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
+            ),
+        )
+        await _let_registrations_run()
+
+    refs = {
+        s.name: PipelineRef(
+            s.name,
+            cfg.environment,
+            ".".join(s.event_log_table),
+            slot=s.release.active if s.release else None,
+            continuous=s.continuous,
+        )
+        for s in settings.pipelines
+    }
+    monitored = {
+        spec.name: WatchedPipeline(
+            refs[spec.name],
+            thresholds=alert_thresholds(spec, by_name),
+            serverless=spec.serverless,
+            expectations=spec.serverless or spec.edition == "ADVANCED",
+            daily_limit_usd=spec.cost.daily_limit_usd,
+            monthly_budget_usd=spec.cost.monthly_budget_usd,
+        )
+        for spec in settings.pipelines
+    }
+    # Event-log metrics: each pipeline's own alerts, reading its own log (docs/adr/0007), so a new
+    # pipeline whose log does not exist yet blinds nobody else's. One turn of the loop after each
+    # pipeline's, as after every component (_let_registrations_run).
+    for name, pipeline in monitored.items():
+        PipelineAlerts(
+            f"pipeline-alerts-{name}",
+            PipelineAlertsArgs(
+                display_name=f"{physical_name(cfg, 'pipelines')} {name}",
+                environment=cfg.environment,
+                pipelines=[pipeline],
+                settings=alerting,
+                scope="pipeline",
+            ),
+        )
+        await _let_registrations_run()
+    # System-table metrics: one alert per metric over every pipeline (docs/adr/0004).
+    PipelineAlerts(
+        "pipeline-alerts",
+        PipelineAlertsArgs(
+            display_name=physical_name(cfg, "pipelines"),
+            environment=cfg.environment,
+            pipelines=list(monitored.values()),
+            settings=alerting,
+        ),
+    )
+    if cfg.daily_cost_limit_usd or cfg.monthly_cost_limit_usd:
+        CostAlerts(
+            "environment-cost",
+            CostAlertsArgs(
+                display_name=physical_name(cfg, "environment"),
+                environment=cfg.environment,
+                settings=alerting,
+                daily_limit_usd=cfg.daily_cost_limit_usd,
+                monthly_limit_usd=cfg.monthly_cost_limit_usd,
+            ),
+        )
+    dashboard = MonitoringDashboard(
+        "monitoring",
+        MonitoringDashboardArgs(
+            display_name=f"{physical_name(cfg, 'pipelines')} monitoring",
+            parent_path=folder.directory.path,  # in the alerts' folder, under its ACL, once it exists
+            warehouse_id=cfg.warehouse_id,
+            environment=cfg.environment,
+            pipelines=list(refs.values()),
+            viewers=cfg.viewers,
+            managers=cfg.managers,
+        ),
+    )
+
+    snapshot_jobs = _disaster_recovery(settings, routing)
+
+    pulumi.export(
+        "pipelines",
+        {
+            name: {
+                "id": p.pipeline_id,
+                "name": physical_name(cfg, name),
+                "url": p.url,
+                "job_id": schedules[name].job_id if name in schedules else None,
+                "snapshot_job_id": snapshot_jobs[name].job.id if name in snapshot_jobs else None,
+            }
+            for name, p in pipelines.items()
+        },
+    )
+    pulumi.export("dashboard_id", dashboard.dashboard.id)
+    pulumi.export("releases", _releases_output(settings, pipelines))
+    return pipelines
+
+
+def _blue_green_args(
+    settings: StackSettings, spec: PipelineSpec, base: DltPipelineArgs, releases: pulumi.Output[Any] | None
+) -> BlueGreenPipelineArgs:
+    """Each slot: the pipeline as declared, in the slot's schema, named after the slot (the adopted
+    one keeps its name), its code from the slot's repo, the canary filter on a canary slot."""
+    cfg, release = settings.config, spec.release
+    assert release is not None
+    root = cfg.variables["REPO_ROOT"]  # the loader requires libraries under it
+    slots = []
+    for slot, s in release.slots.items():
+        repo_path = f"/Repos/{physical_name(cfg, 'lakeflow')}/{spec.name}_{slot}"
+        schema = spec.slot_schema(slot)
+        configuration = dict(base.configuration)
+        if s.canary_percent is not None:
+            configuration[release.canary_filter_key] = canary_filter(release.canary_column, s.canary_percent)
+        slots.append(
+            SlotArgs(
+                slot=slot,
+                pipeline=dataclasses.replace(
+                    base,
+                    name=base.name if s.adopted else physical_name(cfg, spec.name, slot),
+                    schema=schema,
+                    libraries=[_reroot(lib, root, repo_path) for lib in spec.libraries],
+                    configuration=configuration,
+                    event_log=spec.event_log_of(schema),
+                    # Retired: the policy that protects production data lets this one go.
+                    tags={**base.tags, "Slot": slot, **({"Retired": "true"} if s.retired else {})},
+                    import_id=s.import_id,
+                ),
+                repo_path=repo_path,
+                ref=s.ref or _promoted_ref(releases, spec.name, slot),
+                adopted=s.adopted,
+                protect=cfg.protect and not s.retired,
+            )
+        )
+    return BlueGreenPipelineArgs(
+        repo_url=release.repo_url,
+        slots=slots,
+        active=release.active,
+        catalog=spec.catalog,
+        view_schema=spec.view_schema,
+        tables=spec.tables,
+        warehouse_id=cfg.warehouse_id,
+        consumers=release.consumers,
+        view_comment=f"Published by {spec.name}; see docs/runbooks/release.md",
+    )
+
+
+def restore_configuration(spec: PipelineSpec, cfg: StackConfig) -> dict[str, str]:
+    """`lakeflow.dr.restore.<table>` = its restore table, for each critical streaming table of a
+    stack that takes snapshots: on a full refresh the pipeline's code refills the table from there
+    when it exists (docs/adr/0006). Constant, so a restore changes nothing Pulumi manages."""
+    return {f"{RESTORE_CONFIG}{s.table}": s.restore_name for s in snapshots(spec, cfg) if s.kind == "streaming_table"}
+
+
+def canary_filter(column: str, percent: int) -> str:
+    """Guide 3.3: the share of the data the candidate processes, by a stable hash of a key
+    (PMOD: never negative, and no ABS overflow on the smallest hash)."""
+    return f"PMOD(HASH({column}), 100) < {percent}"
+
+
+def _reroot(lib: Library, root: str, repo_path: str) -> Any:
+    """The library, its path moved from REPO_ROOT into the slot's own checkout (the loader requires
+    every path of a blue/green pipeline under REPO_ROOT)."""
+    out = _provider_shape(lib)
+    (kind, value), *_ = out.items()
+    key = {"notebook": "path", "file": "path", "glob": "include"}.get(kind)
+    if key is None:
+        out[kind] = repo_path + value[len(root) :]
+    else:
+        out[kind] = {**value, key: repo_path + value[key][len(root) :]}
+    return out
+
+
+def _promotion_source(settings: StackSettings) -> pulumi.Output[Any] | None:
+    """Guide 3.1: the `releases` output of the stack this one is promoted from (staging for prod)."""
+    cfg = settings.config
+    if cfg.promote_from is None or not any(s.release for s in settings.pipelines):
+        return None
+    source = pulumi.StackReference(cfg.promote_from)
+    releases = source.get_output("releases")
+    for spec in settings.pipelines:
+        if spec.release is None:
+            continue
+        idle = spec.release.idle
+        pinned = spec.release.slots[idle].ref if idle else None
+        if idle and pinned and not _kept_for_rollback(spec.release, idle):
+            # The candidate slot deploys what the source validated, unless pinned: say so loudly.
+            releases.apply(
+                functools.partial(_warn_pin, source=cfg.promote_from, pipeline=spec.name, slot=idle, pinned=pinned)
+            )
+    return releases
+
+
+def _kept_for_rollback(release: Release, slot: str) -> bool:
+    """The previous active slot, inside its rollback window (or retired): not a candidate."""
+    end = release.rollback_window_end
+    return release.slots[slot].retired or (end is not None and date.today() < end)  # type: ignore[index]
+
+
+def _warn_pin(releases: Any, *, source: str | None, pipeline: str, slot: str, pinned: str) -> None:
+    validated = ((releases or {}).get(pipeline) or {}).get("active_ref")
+    if validated != pinned:
+        pulumi.log.warn(
+            f"PROMOTION GATE: {pipeline} slot {slot} is pinned to {pinned}, not to {validated}, "
+            f"the version {source} runs. Deploying the pin."
+        )
+
+
+def _promoted_ref(releases: pulumi.Output[Any] | None, pipeline: str, slot: str) -> pulumi.Output[str]:
+    assert releases is not None  # the loader requires promoteFrom for an unpinned slot
+
+    def pick(r: Any) -> str:
+        ref = ((r or {}).get(pipeline) or {}).get("active_ref")
+        if not ref:
+            raise pulumi.RunError(
+                f"{pipeline} slot {slot}: the promotion source runs no version of {pipeline}; pin a tag"
+            )
+        return str(ref)
+
+    return releases.apply(pick)
+
+
+def _releases_output(settings: StackSettings, pipelines: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in settings.pipelines:
+        if spec.release is None:
+            continue
+        bg = pipelines[spec.name]
+        out[spec.name] = {
+            "active": spec.release.active,
+            "active_ref": spec.release.slots[spec.release.active].ref,
+            "slots": {
+                slot: {"ref": bg.refs[slot], "pipeline_id": bg.slot_ids[slot], "schema": spec.slot_schema(slot)}
+                for slot in spec.release.slots
+            },
+        }
+    return out
+
+
+def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[str, PipelineSnapshots]:
+    """Guide 10: a snapshot job per pipeline with critical tables, the schemas they write to, and
+    the configuration backup. Only in stacks with disasterRecovery (staging and prod)."""
+    cfg = settings.config
+    if not cfg.disaster_recovery:
+        return {}
+    assert cfg.dr_catalog is not None  # the loader requires it with disasterRecovery
+    with_dr = [s for s in settings.pipelines if s.dr is not None]
+    store = SnapshotStore(
+        "disaster-recovery",
+        SnapshotStoreArgs(
+            schemas=[snapshot_schema(s, cfg) for s in with_dr],
+            backup_catalog=cfg.dr_catalog,
+            backup_schema=physical_name(cfg, "lakeflow_backup"),
+            backup_document=backup_document(settings),
+            backup_file_name=f"{settings.project}.{settings.stack}.json",
+            writer=cfg.run_as,
+            readers=cfg.managers,
+            protect=cfg.protect,
+        ),
+    )
+    jobs: dict[str, PipelineSnapshots] = {}
+    for spec in with_dr:
+        assert spec.dr is not None
+        schedule = snapshot_schedule(spec, cfg)
+        jobs[spec.name] = PipelineSnapshots(
+            spec.name,
+            PipelineSnapshotsArgs(
+                job_name=physical_name(cfg, spec.name, "dr_snapshot"),
+                warehouse_id=cfg.dr_warehouse_id or cfg.warehouse_id,
+                tasks=[SnapshotTask(s.table, snapshot_sql(s, spec.dr)) for s in snapshots(spec, cfg)],
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                pause_status=cfg.schedule_pause_status,
+                description=f"Disaster-recovery snapshots of {spec.name}: {schedule.why}. "
+                f"Restore: make dr-restore STACK={settings.stack} PIPELINE={spec.name}",
+                rpo_minutes=spec.dr.schedule_rpo_minutes,
+                schema=store.schemas[snapshot_schema(spec, cfg)],
+                failure_emails=routing.emails(Severity.P2),
+                failure_destinations=routing.webhook_ids(Severity.P2),
+                run_as=cfg.run_as,
+                tags=pipeline_tags(cfg, spec),
+                viewers=[*cfg.viewers, *spec.viewers],
+                runners=[*cfg.runners, *spec.runners],
+                managers=[*cfg.managers, *spec.managers],
+            ),
+        )
+    pulumi.export("config_backup_path", store.backup_path)
+    return jobs
+
+
+def backup_document(settings: StackSettings) -> dict:
+    """The resolved settings of the stack (guide 10.2 step 1), without credentials: enough to
+    redeploy every pipeline as this stack declares it, should the repository be unavailable."""
+    config = settings.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    secrets = sorted(k for k in SECRET_KEYS if config.pop(k, None) is not None)
+    return {
+        "project": settings.project,
+        "stack": settings.stack,
+        "config": config,
+        "secrets_not_backed_up": secrets,
+        "pipelines": {
+            spec.name: {
+                "physical_name": physical_name(settings.config, spec.name),
+                "file": settings.sources[spec.name],
+                "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            for spec in settings.pipelines
+        },
+    }
+
+
+def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
+    """Budgets and budget policies, through an account-level provider; budget policy id per
+    serverless pipeline. Without account configuration they are skipped, and the run says so."""
+    cfg = settings.config
+    if cfg.account_id is None or cfg.workspace_id is None:
+        serverless = [s.name for s in settings.pipelines if s.serverless]
+        pulumi.log.warn(
+            f"Budgets and budget policies skipped: {NAMESPACE}:accountId is not set for stack {settings.stack!r}"
+            + (
+                f"; serverless usage of {', '.join(serverless)} is not attributed to a budget policy"
+                if serverless
+                else ""
+            )
+        )
+        return {}
+    account = _account_provider(cfg)
+    guardrails = CostGuardrails(
+        "cost-guardrails",
+        CostGuardrailsArgs(
+            account_id=cfg.account_id,
+            workspace_id=cfg.workspace_id,
+            display_prefix=physical_name(cfg, "lakeflow"),
+            environment=cfg.environment,
+            monthly_budget_usd=cfg.monthly_budget_usd,
+            alert_percents=cfg.budget_alert_percents,
+            emails=cfg.budget_emails or cfg.alert_emails,
+            pipelines=[
+                PipelineCost(
+                    pipeline=s.name,
+                    display_name=physical_name(cfg, s.name),
+                    tags=pipeline_tags(cfg, s),
+                    monthly_budget_usd=s.cost.monthly_budget_usd,
+                    # A pipeline that names its own budget policy needs none made for it.
+                    serverless=s.serverless and s.budget_policy_id is None,
+                )
+                for s in settings.pipelines
+            ],
+            policy_users=list(
+                dict.fromkeys(p for p in [cfg.run_as, *(s.run_as_principal for s in settings.pipelines)] if p)
+            ),
+            policy_managers=list(cfg.managers),
+        ),
+        opts=pulumi.ResourceOptions(providers=[account]),
+    )
+    return guardrails.policy_ids
+
+
+def _account_provider(cfg: StackConfig) -> databricks.Provider:
+    # The account console is a different API from the workspace: its own provider, and the only
+    # one that carries account_id (never set on the workspace provider).
+    return databricks.Provider(
+        "account",
+        host=cfg.account_host,
+        account_id=cfg.account_id,
+        client_id=cfg.account_client_id,
+        client_secret=pulumi.Output.secret(cfg.account_client_secret) if cfg.account_client_secret else None,
+    )
+
+
+def _provider_shape(model: BaseModel) -> Any:
+    """A settings model as the provider's input type takes it (its `…ArgsDict`): snake_case,
+    unset fields left out."""
+    return model.model_dump(by_alias=True, exclude_none=True)

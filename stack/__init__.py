@@ -1,1 +1,0 @@
-"""Assembles one environment's stack from its validated settings (`stack.build.build`)."""
