@@ -6,7 +6,8 @@ import pulumi_databricks as databricks
 import pytest
 
 from lakeflow.components import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
-from lakeflow.config.models import FileArrival, PauseStatus, Schedule
+from lakeflow.components.types import PauseStatus
+from lakeflow.config.models import FileArrival, Schedule
 from lakeflow.offline.recorder import record
 from tests.conftest import by_type, resource
 

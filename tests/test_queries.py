@@ -560,7 +560,8 @@ def test_a_hostile_name_stays_one_identifier_in_every_statement_the_stack_writes
     import sqlglot
     from sqlglot import exp
 
-    from lakeflow.config.models import DisasterRecovery, quoted
+    from lakeflow.config.models import DisasterRecovery
+    from lakeflow.sql.names import quoted
     from lakeflow.sql.snapshots import Snapshot, restore_sql, snapshot_sql
 
     name = quoted("cat", hostile, "tbl")

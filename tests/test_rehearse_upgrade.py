@@ -11,8 +11,8 @@ import pytest
 import lakeflow.ops.rehearse_upgrade as rehearse
 import lakeflow.ops.validate_release
 import lakeflow.ops.workspace
-from lakeflow.config.models import quoted
 from lakeflow.offline.stack_file import load_stack
+from lakeflow.sql.names import quoted
 from tests.fake_databricks import Answer, recorded
 
 SOURCE = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"

@@ -44,6 +44,7 @@ from lakeflow.components.disaster_recovery import (
     SnapshotStoreArgs,
     SnapshotTask,
 )
+from lakeflow.components.types import Severity
 from lakeflow.config.loader import NAMESPACE, StackSettings
 from lakeflow.config.models import (
     FAILURE_ALERTS,
@@ -53,7 +54,6 @@ from lakeflow.config.models import (
     Notification,
     PipelineSpec,
     Release,
-    Severity,
     StackConfig,
     alert_thresholds,
     monitoring_folder,

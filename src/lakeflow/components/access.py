@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import pulumi_databricks as databricks
 
-from lakeflow.config.models import principal_field
+from lakeflow.components.types import principal_field
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_databricks as databricks
 
-from lakeflow.config.models import DestinationKind, Severity
+from lakeflow.components.types import DestinationKind, Severity
 
 
 @dataclass(frozen=True)

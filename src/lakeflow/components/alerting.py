@@ -17,7 +17,7 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.access import access_controls, run_as
-from lakeflow.config.models import PauseStatus, Severity
+from lakeflow.components.types import PauseStatus, Severity
 
 RETRIGGER_SECONDS = 300
 

@@ -27,7 +27,8 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.dlt_pipeline import DltPipeline, DltPipelineArgs
-from lakeflow.config.models import principal_field, quoted
+from lakeflow.components.types import principal_field
+from lakeflow.sql.names import quoted
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.access import access_controls, check_webhook_cap, run_as
-from lakeflow.config.models import PauseStatus, principal_field
+from lakeflow.components.types import PauseStatus, principal_field
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.alerting import AlertSettings, Metric, register_alert
-from lakeflow.config.models import Severity, Thresholds
+from lakeflow.components.types import Severity
+from lakeflow.config.models import Thresholds
 from lakeflow.sql import queries
 from lakeflow.sql.queries import PipelineRef
 

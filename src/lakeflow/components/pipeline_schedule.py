@@ -22,7 +22,8 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.access import access_controls, check_webhook_cap, run_as
-from lakeflow.config.models import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS, PauseStatus, Schedule
+from lakeflow.components.types import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS, PauseStatus
+from lakeflow.config.models import Schedule
 
 
 @dataclass(frozen=True)

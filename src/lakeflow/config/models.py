@@ -28,6 +28,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from lakeflow.components.types import (
+    PRINCIPAL_KINDS,
+    DestinationKind,
+    PauseStatus,
+    Severity,
+    principal_field,
+)
 from lakeflow.config.provider_models import Text
 from lakeflow.config.provider_models import model as provider_model
 from lakeflow.config.quartz import cron_period_minutes, quartz_error
@@ -47,13 +54,6 @@ PATTERN_WORDS = {
     r"^(https://|http://127\.0\.0\.1:)": "an https:// URL",
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$": "<organization>/<project>/<stack>",
 }
-
-
-def quoted(*parts: str) -> str:
-    """`a`.`b`.`c`: each part a quoted SQL identifier, a backtick inside doubled. Names are
-    validated to letters, digits and underscores where they enter; quoting keeps reserved words
-    working, and the doubling keeps a name that slipped past validation one identifier."""
-    return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
 
 
 _UC_NAME = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -93,14 +93,8 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
-class PauseStatus(StrEnum):
-    PAUSED = "PAUSED"
-    UNPAUSED = "UNPAUSED"
-
-
 PIPELINE_ALERTS = ("on-update-success", "on-update-failure", "on-update-fatal-failure", "on-flow-failure")
 FAILURE_ALERTS = ("on-update-failure", "on-update-fatal-failure", "on-flow-failure")
-PRINCIPAL_KINDS = {"group": "group_name", "user": "user_name", "sp": "service_principal_name"}
 
 
 @cache
@@ -170,7 +164,7 @@ def _check_identity(value: str) -> str:
 
 
 RunAs = Annotated[Principal, AfterValidator(_check_identity)]
-DestinationKind = Literal["email", "slack", "pagerduty", "webhook"]
+
 
 # Stack keys that hold credentials: the only `lakeflow:` keys that may (and should) be secrets.
 SECRET_KEYS = frozenset({"slackWebhookUrl", "pagerdutyIntegrationKey", "webhookUrl", "accountClientSecret"})
@@ -194,12 +188,6 @@ def needed_secrets(values: Mapping[str, Any]) -> dict[str, list[str]]:
     if values.get("accountClientId"):
         needed.setdefault("accountClientSecret", []).append("accountClientId")
     return needed
-
-
-def principal_field(principal: str) -> tuple[str, str]:
-    """'group:analysts' -> ('group_name', 'analysts'): the Databricks access-control field."""
-    kind, _, name = principal.partition(":")
-    return PRINCIPAL_KINDS[kind], name
 
 
 class _Strict(BaseModel):
@@ -325,19 +313,6 @@ class Schedule(_Strict):
         if self.after:
             return "dependent"
         return "cron" if self.cron else "file_arrival"
-
-
-class Severity(StrEnum):
-    """Guide 7.1: who is told, and how fast they must respond."""
-
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-
-    @property
-    def response_time(self) -> str:
-        return {"P1": "15 minutes", "P2": "1 hour", "P3": "4 hours", "P4": "24 hours"}[self.value]
 
 
 class Thresholds(_Strict):
@@ -858,12 +833,6 @@ class StackConfig(_Strict):
 
     def route(self, severity: Severity) -> list[DestinationKind]:
         return {"P1": self.route_p1, "P2": self.route_p2, "P3": self.route_p3, "P4": self.route_p4}[severity.value]
-
-
-# How those tables start the job: on any of them, once the upstream has written nothing for 5
-# minutes (it writes its tables one after another; the run should see the whole update).
-TABLE_TRIGGER_CONDITION = "ANY_UPDATED"
-TABLE_TRIGGER_SETTLE_SECONDS = 300
 
 
 def upstream_tables(spec: PipelineSpec, pipelines: Mapping[str, PipelineSpec]) -> list[str]:

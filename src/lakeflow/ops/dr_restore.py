@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakeflow.components.types import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_outputs
 from lakeflow.config.loader import StackSettings
-from lakeflow.config.models import TABLE_TRIGGER_CONDITION, TABLE_TRIGGER_SETTLE_SECONDS, PipelineSpec, upstream_tables
+from lakeflow.config.models import PipelineSpec, upstream_tables
 from lakeflow.config.project import project_root
 from lakeflow.model.naming import physical_name
 from lakeflow.sql.snapshots import RESTORE_CONFIG, TIMESTAMP, Snapshot, as_of, restore_sql, snapshots

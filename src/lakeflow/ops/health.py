@@ -51,9 +51,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from lakeflow.components.types import PauseStatus
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
-from lakeflow.config.models import PauseStatus, PipelineSpec, Thresholds, alert_thresholds, schedule_period_minutes
+from lakeflow.config.models import PipelineSpec, Thresholds, alert_thresholds, schedule_period_minutes
 from lakeflow.config.project import project_root
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError

@@ -73,11 +73,12 @@ from urllib.parse import urlparse
 
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
-from lakeflow.config.models import Library, monitoring_folder, quoted
+from lakeflow.config.models import Library, monitoring_folder
 from lakeflow.config.project import project_root
 from lakeflow.model.naming import physical_name
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_ERROR, EXIT_OK, EXIT_WARNING, OpsError
+from lakeflow.sql.names import quoted
 
 ROOT = project_root()
 EFFECTIVE_PAGES = 20  # pages of effective permissions read per securable (a page may be empty; the token ends it)

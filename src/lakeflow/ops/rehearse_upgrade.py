@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from lakeflow.config.errors import ConfigErrors
-from lakeflow.config.models import quoted
 from lakeflow.config.project import project_root
 from lakeflow.ops import workspace
 from lakeflow.ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from lakeflow.ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
+from lakeflow.sql.names import quoted
 
 ROOT = project_root()
 MAX_NAME = 255

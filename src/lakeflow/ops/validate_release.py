@@ -70,7 +70,7 @@ from typing import Any
 
 from lakeflow.config.errors import ConfigErrors, did_you_mean
 from lakeflow.config.loader import StackSettings
-from lakeflow.config.models import PipelineSpec, quoted
+from lakeflow.config.models import PipelineSpec
 from lakeflow.config.project import project_root
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import (
@@ -84,6 +84,7 @@ from lakeflow.ops.workspace import (
     pipeline_ids,
     run_sql,
 )
+from lakeflow.sql.names import quoted
 from lakeflow.sql.queries import PipelineRef, drop_rate, expectation_pass_rate
 
 ROOT = project_root()

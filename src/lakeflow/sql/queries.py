@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from textwrap import dedent, indent
 from typing import Literal
 
-from lakeflow.config.models import quoted
+from lakeflow.sql.names import quoted
 
 __all__ = [
     "PipelineRef",

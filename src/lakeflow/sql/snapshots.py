@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lakeflow.config.models import DisasterRecovery, PipelineSpec, StackConfig, quoted
+from lakeflow.config.models import DisasterRecovery, PipelineSpec, StackConfig
+from lakeflow.sql.names import quoted
 
 SUFFIX = "_dr_snapshot"
 RESTORE_SUFFIX = "_dr_restore"
