@@ -49,9 +49,9 @@ def test_update_lists_changed_paths_old_to_new(project, plans):
     # The configuration backup follows every change of the resolved settings (guide 10.2).
     assert d.summary() == "Plan: 0 to create, 5 to update, 0 to replace, 0 to delete, 0 renamed (alias)"
     changes = {c.name: [(x.path, x.old, x.new) for x in c.changes] for c in d.changed}
-    assert [path for path, _, _ in changes.pop("config-backup")] == ["contentBase64"]
+    assert [path for path, _, _ in changes.pop("disaster-recovery-config-backup")] == ["contentBase64"]
     # which, decoded, is the resolved settings: the two keys that changed (test_diff_review.py)
-    (backup,) = next(c for c in d.changed if c.name == "config-backup").changes
+    (backup,) = next(c for c in d.changed if c.name == "disaster-recovery-config-backup").changes
     assert backup.detail is not None and [(e.path, e.old, e.new) for e in backup.detail.entries] == [
         ("pipelines.sales_pipeline.spec.configuration.batch_size", "(absent)", "500"),
         ("pipelines.sales_pipeline.spec.schedule.cron", "0 0 */6 * * ?", "0 0 */4 * * ?"),
@@ -89,8 +89,8 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
         "invoice_ingest-snapshot-job-permissions",
         "invoice_ingest-snapshot-invoices",
         "invoice_ingest-snapshot-invoices-permissions",
-        "schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
-        "schema-prod_dr-finance_invoices-grants",
+        "disaster-recovery-schema-prod_dr-finance_invoices",  # its snapshot schema leaves the stack but is retained
+        "disaster-recovery-schema-prod_dr-finance_invoices-grants",
         # its own event-log alerts (docs/adr/0007)
         "pipeline-alerts-invoice_ingest",
         *(f"pipeline-alerts-invoice_ingest-{m}" for m in METRIC_IDS - set(CLUSTER_METRICS)),
@@ -98,7 +98,7 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
     # Its own event-log alerts go with it; the stack-wide ones never watched it (serverless: no CPU or
     # memory alert; no cost limit).
     assert not [c for c in d.changed if c.name.startswith("pipeline-alerts") and c.action != "delete"]
-    schema = next(c for c in d.changed if c.name == "schema-prod_dr-finance_invoices")
+    schema = next(c for c in d.changed if c.name == "disaster-recovery-schema-prod_dr-finance_invoices")
     assert schema.retained and schema.protected
     # The dashboard loses the pipeline's page, in place.
     (dashboard,) = [c for c in d.changed if c.name == "monitoring-dashboard"]
@@ -109,7 +109,7 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
         "invoice_ingest",
         "invoice_ingest-pipeline",
         "invoice_ingest-permissions",
-        "schema-prod_dr-finance_invoices",
+        "disaster-recovery-schema-prod_dr-finance_invoices",
     }
     assert any("protected Pipeline would be deleted" in v.reason for v in d.violations)
 
@@ -154,8 +154,8 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
             for t in ("customer_profile", "customer_segments")
             for s in ("", "-permissions")
         ),
-        "schema-prod_dr-churn",  # its snapshots get a DR schema of their own
-        "schema-prod_dr-churn-grants",
+        "disaster-recovery-schema-prod_dr-churn",  # its snapshots get a DR schema of their own
+        "disaster-recovery-schema-prod_dr-churn-grants",
         # and its own event-log alerts (docs/adr/0007)
         "pipeline-alerts-customer_churn",
         *(f"pipeline-alerts-customer_churn-{m}" for m in METRIC_IDS - set(CLUSTER_METRICS)),
@@ -165,7 +165,10 @@ def test_adding_a_pipeline_creates_its_resources(project, plans):
     assert d.count("create") == 21
     # the stack-wide (system-table) alerts now watch it too, in place
     alerts = {f"pipeline-alerts-{m}" for m in CLUSTER_METRICS}
-    assert {c.name for c in d.changed if c.action == "update"} == {"monitoring-dashboard", "config-backup"} | alerts
+    assert {c.name for c in d.changed if c.action == "update"} == {
+        "monitoring-dashboard",
+        "disaster-recovery-config-backup",
+    } | alerts
     assert d.violations == []
 
 
@@ -485,7 +488,11 @@ def test_moving_where_a_pipeline_publishes_is_an_update_the_guard_refuses(before
 def test_a_retained_data_holder_leaving_the_stack_needs_acknowledging():
     """A DR schema moved to another target: the old one is retained (its snapshots stay) but
     restores would point at the new, empty one."""
-    old = resource("databricks:index/schema:Schema", "schema-staging_dr-sales", {"name": "sales", "catalogName": "dr"})
+    old = resource(
+        "databricks:index/schema:Schema",
+        "disaster-recovery-schema-staging_dr-sales",
+        {"name": "sales", "catalogName": "dr"},
+    )
     old["retainOnDelete"] = True
     d = diff_plans({"stack": "staging", "resources": [old]}, {"stack": "staging", "resources": []})
     (violation,) = d.violations

@@ -71,7 +71,7 @@ def named(diff: Diff, name: str) -> ResourceChange:
 
 
 def test_the_config_backup_is_diffed_as_the_json_document_it_holds(everyday, outputs, plans):
-    (change,) = named(everyday, "config-backup").changes
+    (change,) = named(everyday, "disaster-recovery-config-backup").changes
     assert change.path == "contentBase64"  # the input itself, as the guard and the JSON output see it
     detail = change.detail
     assert detail is not None and (detail.kind, detail.encoding) == ("json", "base64")
@@ -92,7 +92,9 @@ def test_the_config_backup_is_diffed_as_the_json_document_it_holds(everyday, out
     assert "pipelines.returns_pipeline: added {" in text
     assert "| `pipelines.sales_pipeline.spec.clusters[0].autoscale.max_workers` | `20` | `16` |" in md
     # never the base64 itself
-    backup = next(r for r in plans["prod"].resources if r["name"] == "config-backup")["inputs"]["contentBase64"]
+    backup = next(r for r in plans["prod"].resources if r["name"] == "disaster-recovery-config-backup")["inputs"][
+        "contentBase64"
+    ]
     assert json.loads(base64.b64decode(backup))  # (it is what the decoded view compares)
     for output in (text, md):
         assert backup[:16] not in output and "ewog" not in output
@@ -160,7 +162,7 @@ def test_create_rows_say_what_is_created(everyday, outputs):
         "- `+ create   Job returns_pipeline-job`: name `prod_returns_pipeline_schedule`, "
         "schedule `0 30 2 * * ? UTC`, tasks `returns_pipeline (pipeline)`"
     ) in md
-    assert "- `+ create   Schema schema-prod_dr-returns`: name `prod_dr.returns`" in md
+    assert "- `+ create   Schema disaster-recovery-schema-prod_dr-returns`: name `prod_dr.returns`" in md
 
 
 def test_deletes_show_what_is_lost(project):
@@ -248,7 +250,7 @@ def test_the_graph_shows_each_changed_resource_under_what_it_belongs_to(everyday
         ids["+ create<br/>DltPipeline returns_pipeline"],
         ids["+ create<br/>Pipeline returns_pipeline-pipeline"],
     ) in edges
-    assert (ids["SnapshotStore disaster-recovery"], ids["~ update<br/>File config-backup"]) in edges
+    assert (ids["SnapshotStore disaster-recovery"], ids["~ update<br/>File disaster-recovery-config-backup"]) in edges
 
 
 # --- JSON: only additions -------------------------------------------------------------------------------
@@ -265,7 +267,7 @@ def test_the_json_output_only_gains_fields(everyday):
         )
         for change in resource["changes"]:
             assert {"path", "old", "new"} <= change.keys()
-    backup = next(r for r in data["resources"] if r["name"] == "config-backup")
+    backup = next(r for r in data["resources"] if r["name"] == "disaster-recovery-config-backup")
     (change,) = backup["changes"]
     assert change["path"] == "contentBase64" and change["old"].startswith("ewog")  # still the raw value
     assert change["decoded"]["kind"] == "json" and change["decoded"]["encoding"] == "base64"

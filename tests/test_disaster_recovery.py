@@ -138,18 +138,30 @@ def test_snapshot_schemas_are_protected_in_prod_and_always_retained(plans):
             r for r in by_type(plans[stack], "Schema") + by_type(plans[stack], "Volume") if "SnapshotStore" in r["urn"]
         ]
         assert {r["name"] for r in keeps} == {
-            "schema-" + f"{stack}_dr-{s}" for s in ("sales", "customer", "finance_invoices")
-        } | {"backup-schema", "backup-volume"}
+            f"disaster-recovery-schema-{stack}_dr-{s}" for s in ("sales", "customer", "finance_invoices")
+        } | {"disaster-recovery-backup-schema", "disaster-recovery-backup-volume"}
         for r in keeps:
             assert r["protect"] is protected, r["name"]
             assert r["retainOnDelete"] is True, r["name"]
             assert not r["inputs"].get("forceDestroy")
         # the backup file is retained too: a destroyed stack leaves its last configuration behind
-        assert resource(plans[stack], "File", "config-backup")["retainOnDelete"] is True
+        assert resource(plans[stack], "File", "disaster-recovery-config-backup")["retainOnDelete"] is True
+
+
+def test_the_stores_children_keep_their_state_through_the_rename(plans):
+    # Their names derive from the component's (`disaster-recovery-…`) since issue 20; each carries
+    # an alias to the name it was deployed with, so the engine moves it instead of replacing it.
+    for stack in ("staging", "prod"):
+        store = resource(plans[stack], "SnapshotStore", "disaster-recovery")
+        children = [r for r in plans[stack].resources if r["parent"] == store["urn"]]
+        # 3 snapshot schemas and their grants; the backup schema, its grants, volume and file
+        assert len(children) == 10
+        for r in children:
+            assert [a["name"] for a in r["aliases"]] == [r["name"].removeprefix("disaster-recovery-")], r["name"]
 
 
 def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
-    grants = resource(plans["prod"], "Grants", "schema-prod_dr-sales-grants")["inputs"]
+    grants = resource(plans["prod"], "Grants", "disaster-recovery-schema-prod_dr-sales-grants")["inputs"]
     assert grants["schema"] == "(known after apply)" or grants["schema"] == "prod_dr.sales"
     assert grants["grants"] == [
         {
@@ -166,12 +178,12 @@ def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
     }
     assert levels["9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"] == "CAN_RUN"
     # the queries write into the schema: they wait for it
-    schema_urn = resource(plans["prod"], "Schema", "schema-prod_dr-sales")["urn"]
+    schema_urn = resource(plans["prod"], "Schema", "disaster-recovery-schema-prod_dr-sales")["urn"]
     assert schema_urn in resource(plans["prod"], "Query", "sales_pipeline-snapshot-gold_daily_sales")["dependencies"]
 
 
 def test_config_backup_holds_the_resolved_settings_without_secrets(plans):
-    file = resource(plans["prod"], "File", "config-backup")["inputs"]
+    file = resource(plans["prod"], "File", "disaster-recovery-config-backup")["inputs"]
     assert file["path"] == "/Volumes/prod_dr/prod_lakeflow_backup/config/lakeflow.prod.json"
     backup = json.loads(base64.b64decode(file["contentBase64"]))
     assert backup["stack"] == "prod" and backup["project"] == "lakeflow"
@@ -197,7 +209,7 @@ def test_dev_takes_no_snapshots_unless_configured(plans, project):
     project.edit_stack("dev", disasterRecovery=True, drCatalog="dev_dr")
     plan = project.plan("dev")
     assert {r["name"] for r in by_type(plan, "PipelineSnapshots")} == set(CRITICAL)
-    schema = resource(plan, "Schema", "schema-dev_dr-sales")
+    schema = resource(plan, "Schema", "disaster-recovery-schema-dev_dr-sales")
     assert schema["protect"] is False and schema["retainOnDelete"] is True
     assert snapshot_job(plan, "sales_pipeline")["inputs"]["schedule"]["pauseStatus"] == "PAUSED"  # dev pauses jobs
 
@@ -209,7 +221,7 @@ def test_a_pipeline_without_critical_tables_gets_no_dr_resources(plans, project)
     project.edit_pipeline("invoice_ingest", dr=None)
     plan = project.plan("prod")
     assert not [r for r in plan.resources if r["name"].startswith("invoice_ingest-snapshot")]
-    assert "schema-prod_dr-finance_invoices" not in {r["name"] for r in by_type(plan, "Schema")}
+    assert "disaster-recovery-schema-prod_dr-finance_invoices" not in {r["name"] for r in by_type(plan, "Schema")}
 
 
 def test_outputs_carry_the_snapshot_job(plans):

@@ -116,9 +116,9 @@ def alert(metric_id: str) -> Builder:
     """The query of one stack-wide alert, as `PipelineAlerts` builds it: the hostile pipeline next to a plain one."""
 
     def build(name: str, like: str) -> list[str]:
-        hostile = WatchedPipeline(ref(name), daily_limit_usd=120, monthly_budget_usd=3000)
+        hostile = WatchedPipeline.from_ref(ref(name), daily_limit_usd=120, monthly_budget_usd=3000)
         if metric_id in (*CLUSTER_METRICS, DAILY_COST.id, MONTHLY_COST.id):  # stack-wide: next to a plain one
-            args = PipelineAlertsArgs("prod_pipelines", name, [hostile, WatchedPipeline(OTHER)], NO_ROUTING)
+            args = PipelineAlertsArgs("prod_pipelines", name, [hostile, WatchedPipeline.from_ref(OTHER)], NO_ROUTING)
         else:  # the pipeline's own event-log alerts (docs/adr/0007)
             args = PipelineAlertsArgs("prod_pipelines", name, [hostile], NO_ROUTING, scope="pipeline")
         return [sql for metric, sql in _breach_queries(args) if metric.id == metric_id]
@@ -508,7 +508,7 @@ EVENT_LOG_BUILDERS: dict[str, Callable[[PipelineRef], object]] = {
         )
     },
     "alerts": lambda r: _breach_queries(
-        PipelineAlertsArgs("prod_pipelines", "prod", [WatchedPipeline(r)], NO_ROUTING, scope="pipeline")
+        PipelineAlertsArgs("prod_pipelines", "prod", [WatchedPipeline.from_ref(r)], NO_ROUTING, scope="pipeline")
     ),
     "dashboard": lambda r: serialized_dashboard("prod", [r]),
 }

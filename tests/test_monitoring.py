@@ -113,10 +113,9 @@ def test_system_table_metrics_alert_once_per_stack_event_log_metrics_once_per_pi
 
 def test_alerts_watch_only_the_pipelines_a_metric_applies_to():
     from lakeflow.components.pipeline_alerts import PipelineAlertsArgs, WatchedPipeline, _breach_queries
-    from lakeflow.sql.queries import PipelineRef
 
     def watched(name, **kw):
-        return WatchedPipeline(PipelineRef(name, "prod", f"prod.s.{name}_event_log"), **kw)
+        return WatchedPipeline(name, f"prod.s.{name}_event_log", **kw)
 
     settings = None  # not read by the queries
     one = PipelineAlertsArgs("p", "prod", [watched("a", serverless=True)], settings, scope="pipeline")  # type: ignore[arg-type]

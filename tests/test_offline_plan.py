@@ -58,18 +58,18 @@ def test_json_plan_has_exactly_the_documented_shape(tmp_path, capsys):
     assert plan["outputs"]["pipelines"]["sales_pipeline"]["id"] == "(known after apply)"
     printed = capsys.readouterr().out
     assert "DltPipeline sales_pipeline  [protected]" in printed
-    assert "Schema schema-prod_dr-sales  [protected, retained on delete]" in printed
+    assert "Schema disaster-recovery-schema-prod_dr-sales  [protected, retained on delete]" in printed
     assert "cluster default: autoscale 2-20 ENHANCED" in printed
     # each stack alert with the condition it holds every pipeline to
     assert "COUNT(pipeline) GREATER_THAN 0; '0 */5 * * * ?' UNPAUSED; 2 destination(s)" in printed
     assert "breach when: customer_360 pass_rate < 0.95" in printed  # its own alert (docs/adr/0007)
     assert (
-        "Resources: 1 AccessControlRuleSet, 1 AlertRouting, 24 AlertV2, 1 BlueGreenPipeline, 2 Budget, 1 BudgetPolicy,"
-        " 1 CostAlerts,"
+        "Resources: 1 AccessControlRuleSet, 1 AlertFolder, 1 AlertRouting, 24 AlertV2, 1 BlueGreenPipeline, 2 Budget,"
+        " 1 BudgetPolicy, 1 CostAlerts,"
         " 1 CostGuardrails, 1 Dashboard, 1 Directory, 5 DltPipeline, 1 File, 7 Grants, 6 Job, 1 MonitoringDashboard,"
         " 3 NotificationDestination, 17 Permissions, 5 Pipeline, 5 PipelineAlerts, 3 PipelineSchedule,"
         " 3 PipelineSnapshots, 4 Query, 2 Repo, 5 Schema, 1 SnapshotStore, 2 SqlTable, 1 StackReference, 1 Volume,"
-        " 1 databricks (107 in all)"
+        " 1 databricks (108 in all)"
     ) in printed
 
 

@@ -6,15 +6,15 @@ import pulumi_databricks as databricks
 import pytest
 
 from lakeflow.components import PipelineSchedule, PipelineScheduleArgs, UpstreamPipeline
+from lakeflow.components.pipeline_schedule import FileArrivalArgs, ScheduleArgs
 from lakeflow.components.types import PauseStatus
-from lakeflow.config.models import FileArrival, Schedule
 from lakeflow.offline.recorder import record
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
 
 
-def run(schedule: Schedule, **overrides):
+def run(schedule: ScheduleArgs, **overrides):
     def program() -> None:
         pipelines = {
             n: databricks.Pipeline(f"{n}-pipeline", name=n, catalog="c", schema="s")
@@ -44,7 +44,7 @@ def job_inputs(plan):
 
 def test_cron_schedule_one_run_at_a_time_with_retries():
     plan = run(
-        Schedule(
+        ScheduleArgs(
             cron="0 0 */6 * * ?",
             timezone="America/New_York",
             max_retries=3,
@@ -74,14 +74,18 @@ def test_cron_schedule_one_run_at_a_time_with_retries():
 
 
 def test_cron_without_timezone_uses_the_stack_timezone_and_schedule_may_pause_itself():
-    inputs = job_inputs(run(Schedule(cron="0 0 1 * * ?", pause_status=PauseStatus.PAUSED)))
+    inputs = job_inputs(run(ScheduleArgs(cron="0 0 1 * * ?", pause_status=PauseStatus.PAUSED)))
     assert inputs["schedule"]["timezoneId"] == "Europe/Berlin"
     assert inputs["schedule"]["pauseStatus"] == "PAUSED"
 
 
 def test_file_arrival_trigger():
     inputs = job_inputs(
-        run(Schedule(file_arrival=FileArrival(url="/Volumes/p/landing/in/", min_time_between_triggers_seconds=300)))
+        run(
+            ScheduleArgs(
+                file_arrival=FileArrivalArgs(url="/Volumes/p/landing/in/", min_time_between_triggers_seconds=300)
+            )
+        )
     )
     assert "schedule" not in inputs
     assert inputs["trigger"] == {
@@ -91,7 +95,7 @@ def test_file_arrival_trigger():
 
 
 def test_dependent_schedule_runs_upstream_pipelines_first():
-    inputs = job_inputs(run(Schedule(cron="0 30 2 * * ?", after=["sales", "orders"]), upstream=True))
+    inputs = job_inputs(run(ScheduleArgs(cron="0 30 2 * * ?"), upstream=True))
     keys = [t["taskKey"] for t in inputs["tasks"]]
     assert keys == ["sales", "orders", "customers"]
     assert "dependsOns" not in inputs["tasks"][0]
@@ -100,7 +104,7 @@ def test_dependent_schedule_runs_upstream_pipelines_first():
 
 def test_failure_emails_run_as_and_job_permissions():
     plan = run(
-        Schedule(cron="0 0 1 * * ?"),
+        ScheduleArgs(cron="0 0 1 * * ?"),
         failure_emails=["oncall@example.com"],
         run_as="sp:77",
         viewers=["group:analysts"],
@@ -119,7 +123,7 @@ def test_failure_emails_run_as_and_job_permissions():
 
 
 def test_no_retries_means_no_retry_on_timeout_and_no_permissions_without_principals():
-    plan = run(Schedule(cron="0 0 1 * * ?", max_retries=0))
+    plan = run(ScheduleArgs(cron="0 0 1 * * ?", max_retries=0))
     assert job_inputs(plan)["tasks"][0]["retryOnTimeout"] is False
     assert by_type(plan, "Permissions") == []
 
@@ -138,7 +142,7 @@ def test_args_refuse_what_the_jobs_api_would(problem, message):
             job_name="j",
             task_key="a",
             pipeline_id="x",
-            schedule=Schedule(cron="0 0 1 * * ?"),
+            schedule=ScheduleArgs(cron="0 0 1 * * ?"),
             pause_status=PauseStatus.PAUSED,
             **problem,
         )

@@ -169,7 +169,7 @@ def test_rollback_is_the_cutover_flipped_back(project, staging_outputs):
             (c.path, c.new, c.old) for c in r.changes if c.path != "contentBase64"
         ]
     # back where it started: only the config backup remembers the cutover date
-    assert {c.name for c in diff_plans(blue, back).changed} == {"config-backup"}
+    assert {c.name for c in diff_plans(blue, back).changed} == {"disaster-recovery-config-backup"}
 
 
 # --- canary ----------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_canary_steps_change_only_the_candidates_filter(project, plans, staging_
         after = plan(project, "prod", staging_outputs)
         d = diff_plans(before, after)
         assert d.count("create") == d.count("replace") == d.count("delete") == 0 and d.violations == []
-        assert {c.name for c in d.changed} == {"customer_360-green-pipeline", "config-backup"}
+        assert {c.name for c in d.changed} == {"customer_360-green-pipeline", "disaster-recovery-config-backup"}
         (change,) = by_name(d)["customer_360-green-pipeline"].changes
         assert (change.path, change.new) == (
             "configuration.data_filter",
@@ -300,7 +300,7 @@ def test_retiring_is_two_explicit_steps(project, staging_outputs):
         "customer_360-blue",
         "customer_360-blue-pipeline",
         "customer_360-blue-permissions",
-        "config-backup",
+        "disaster-recovery-config-backup",
     }
     blue_slot = [r for r in unprotected["resources"] if r["name"].startswith("customer_360-blue")]
     assert len(blue_slot) == 3 and not any(r["protect"] for r in blue_slot)  # no longer protected

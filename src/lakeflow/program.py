@@ -33,18 +33,22 @@ from lakeflow.components import (
     UpstreamPipeline,
     WatchedPipeline,
 )
-from lakeflow.components.alerting import AlertSettings, alert_folder
+from lakeflow.components.alerting import AlertFolder, AlertFolderArgs, AlertSettings
 from lakeflow.components.blue_green import BlueGreenPipeline, BlueGreenPipelineArgs, SlotArgs
 from lakeflow.components.cost_alerts import CostAlerts, CostAlertsArgs
 from lakeflow.components.cost_guardrails import CostGuardrails, CostGuardrailsArgs, PipelineCost
 from lakeflow.components.disaster_recovery import (
     PipelineSnapshots,
     PipelineSnapshotsArgs,
+    SnapshotSchema,
     SnapshotStore,
     SnapshotStoreArgs,
     SnapshotTask,
 )
-from lakeflow.components.types import Severity
+from lakeflow.components.monitoring_dashboard import DashboardPipeline
+from lakeflow.components.pipeline_alerts import AlertScope, AlertThresholds
+from lakeflow.components.pipeline_schedule import FileArrivalArgs, ScheduleArgs
+from lakeflow.components.types import Channel, Cloud, Edition, EventLogTable, Severity
 from lakeflow.config.loader import NAMESPACE, StackSettings
 from lakeflow.config.models import (
     FAILURE_ALERTS,
@@ -86,26 +90,30 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             slack_webhook_url=cfg.slack_webhook_url,
             pagerduty_integration_key=cfg.pagerduty_integration_key,
             webhook_url=cfg.webhook_url,
-            routes={s: cfg.route(s) for s in Severity},
+            route_p1=cfg.route(Severity.P1),
+            route_p2=cfg.route(Severity.P2),
+            route_p3=cfg.route(Severity.P3),
+            route_p4=cfg.route(Severity.P4),
         ),
     )
     # The alerts and the dashboard live in a folder whose ACL is the stack's own: not under /Shared,
     # where every workspace user has CAN MANAGE and folder permissions add up.
     path = monitoring_folder(cfg)
     assert path is not None  # the loader requires workspaceFolder without runAs
-    folder = alert_folder(path, cfg.viewers, cfg.managers)
+    folder = AlertFolder("alerts", AlertFolderArgs(path=path, viewers=cfg.viewers, managers=cfg.managers))
     alerting = AlertSettings(
         warehouse_id=cfg.warehouse_id,
         cron=cfg.alert_cron,
         timezone=cfg.timezone,
         pause_status=cfg.schedule_pause_status,
-        subscriptions={s: routing.destination_ids(s) for s in Severity},
+        subscriptions={s.value: routing.destination_ids(s) for s in Severity},
         runbook_base_url=cfg.runbook_base_url,
         run_as=cfg.run_as,
         viewers=cfg.viewers,
         managers=cfg.managers,
         # One folder per stack; its ACL covers every alert (one Permissions, not one per alert).
-        folder=folder,
+        folder_path=path,
+        folder_id=folder.folder_id,
     )
     policy_ids = _cost_guardrails(settings)
 
@@ -127,8 +135,8 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             continuous=spec.continuous,
             photon=spec.photon,
             serverless=spec.serverless,
-            channel=spec.channel,
-            edition=spec.edition,
+            channel=Channel(spec.channel),
+            edition=Edition(spec.edition),
             clusters=[_provider_shape(c) for c in spec.clusters],
             configuration={**spec.configuration, **restore_configuration(spec, cfg)},
             notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
@@ -137,9 +145,9 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             viewers=[*cfg.viewers, *spec.granted("viewers")],
             runners=[*cfg.runners, *spec.granted("runners")],
             managers=[*cfg.managers, *spec.granted("managers")],
-            event_log=spec.event_log_table,
+            event_log=EventLogTable(*spec.event_log_table),
             budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
-            spot=cfg.cloud if cfg.spot_instances else None,
+            spot=Cloud(cfg.cloud) if cfg.spot_instances else None,
             settings=spec.provider_settings(),
             import_id=spec.import_id,
         )
@@ -165,7 +173,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 job_name=physical_name(cfg, spec.name, "schedule"),
                 task_key=spec.name,
                 pipeline_id=pipelines[spec.name].pipeline_id,
-                schedule=spec.schedule,
+                schedule=_schedule_args(spec),
                 pause_status=cfg.schedule_pause_status,
                 timezone=cfg.timezone,
                 upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
@@ -196,8 +204,11 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
     }
     monitored = {
         spec.name: WatchedPipeline(
-            refs[spec.name],
-            thresholds=alert_thresholds(spec, by_name),
+            spec.name,
+            refs[spec.name].event_log,
+            slot=refs[spec.name].slot,
+            continuous=refs[spec.name].continuous,
+            thresholds=AlertThresholds(**alert_thresholds(spec, by_name).model_dump()),
             serverless=spec.serverless,
             expectations=spec.serverless or spec.edition == "ADVANCED",
             daily_limit_usd=spec.cost.daily_limit_usd,
@@ -216,7 +227,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 environment=cfg.environment,
                 pipelines=[pipeline],
                 settings=alerting,
-                scope="pipeline",
+                scope=AlertScope.PIPELINE,
             ),
         )
         await _let_registrations_run()
@@ -245,10 +256,10 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         "monitoring",
         MonitoringDashboardArgs(
             display_name=f"{physical_name(cfg, 'pipelines')} monitoring",
-            parent_path=folder.directory.path,  # in the alerts' folder, under its ACL, once it exists
+            parent_path=folder.path,  # in the alerts' folder, under its ACL, once it exists
             warehouse_id=cfg.warehouse_id,
             environment=cfg.environment,
-            pipelines=list(refs.values()),
+            pipelines=[DashboardPipeline(r.name, r.event_log, r.slot, r.continuous) for r in refs.values()],
             viewers=cfg.viewers,
             managers=cfg.managers,
         ),
@@ -272,6 +283,23 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
     pulumi.export("dashboard_id", dashboard.dashboard.id)
     pulumi.export("releases", _releases_output(settings, pipelines))
     return pipelines
+
+
+def _schedule_args(spec: PipelineSpec) -> ScheduleArgs:
+    """The pipeline file's schedule as the component takes it (`after` is the program's: it
+    decides the upstream tasks and tables)."""
+    s = spec.schedule
+    assert s is not None
+    return ScheduleArgs(
+        cron=s.cron,
+        timezone=s.timezone,
+        file_arrival=FileArrivalArgs(**s.file_arrival.model_dump()) if s.file_arrival else None,
+        pause_status=s.pause_status,
+        full_refresh=s.full_refresh,
+        max_retries=s.max_retries,
+        min_retry_interval_seconds=s.min_retry_interval_seconds,
+        timeout_seconds=s.timeout_seconds,
+    )
 
 
 def _blue_green_args(
@@ -298,7 +326,7 @@ def _blue_green_args(
                     schema=schema,
                     libraries=[_reroot(lib, root, repo_path) for lib in spec.libraries],
                     configuration=configuration,
-                    event_log=spec.event_log_of(schema),
+                    event_log=EventLogTable(*spec.event_log_of(schema)),
                     # Retired: the policy that protects production data lets this one go.
                     tags={**base.tags, "Slot": slot, **({"Retired": "true"} if s.retired else {})},
                     import_id=s.import_id,
@@ -425,7 +453,7 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
     store = SnapshotStore(
         "disaster-recovery",
         SnapshotStoreArgs(
-            schemas=[snapshot_schema(s, cfg) for s in with_dr],
+            schemas=[SnapshotSchema(*snapshot_schema(s, cfg)) for s in with_dr],
             backup_catalog=cfg.dr_catalog,
             backup_schema=physical_name(cfg, "lakeflow_backup"),
             backup_document=backup_document(settings),
@@ -451,7 +479,7 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
                 description=f"Disaster-recovery snapshots of {spec.name}: {schedule.why}. "
                 f"Restore: make dr-restore STACK={settings.stack} PIPELINE={spec.name}",
                 rpo_minutes=spec.dr.schedule_rpo_minutes,
-                schema=store.schemas[snapshot_schema(spec, cfg)],
+                schema_id=store.schemas[snapshot_schema(spec, cfg)].id,
                 failure_emails=routing.emails(Severity.P2),
                 failure_destinations=routing.webhook_ids(Severity.P2),
                 run_as=cfg.run_as,

@@ -16,53 +16,95 @@ Children (names from the component's name and the pipeline's logical name):
                                 the creator's automatic grant.
 
 Budgets email their owners at each configured percentage of the monthly amount (list price).
+Inputs: `CostGuardrailsArgs` (or the same keys as a mapping, `CostGuardrailsArgsDict`).
 Outputs: `policy_ids` (pipeline -> budget policy id).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Required, TypedDict
 
 import pulumi
 import pulumi_databricks as databricks
 
+from lakeflow.components.types import coerce_args
+
 
 @dataclass(frozen=True)
 class PipelineCost:
+    """One pipeline's budget and, when serverless, its budget policy."""
+
     pipeline: str
     """Logical name (child names derive from it)."""
     display_name: str
     tags: Mapping[str, str]
+    """The pipeline's tags: the budget filters on its Environment and Pipeline, the policy carries all."""
     monthly_budget_usd: int | None = None
-    serverless: bool = False
+    serverless: bool | None = False
+    """Make a budget policy for it (serverless usage is attributed through a policy only)."""
 
 
 @dataclass(frozen=True)
 class CostGuardrailsArgs:
-    account_id: str
-    workspace_id: int
+    """The inputs of `CostGuardrails`."""
+
+    account_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[int]
     display_prefix: str
     environment: str
     monthly_budget_usd: int | None = None
-    alert_percents: Sequence[int] = (50, 80, 100)
-    emails: Sequence[str] = ()
-    pipelines: Sequence[PipelineCost] = field(default_factory=tuple)
-    policy_users: Sequence[str] = ()
+    """The environment's budget (all its pipelines); None: none."""
+    alert_percents: Sequence[int] | None = (50, 80, 100)
+    emails: Sequence[str] | None = ()
+    pipelines: Sequence[PipelineCost] | None = field(default_factory=tuple)
+    policy_users: Sequence[str] | None = ()
     """Principals (`sp:<application id>`, `user:<email>`, `group:<name>`) that attach the budget
     policies: the identity the pipelines run as and are deployed by."""
-    policy_managers: Sequence[str] = ()
+    policy_managers: Sequence[str] | None = ()
 
     def __post_init__(self) -> None:
-        budgets = self.monthly_budget_usd or any(p.monthly_budget_usd for p in self.pipelines)
+        budgets = self.monthly_budget_usd or any(p.monthly_budget_usd for p in self.pipelines or ())
         if budgets and not self.emails:
             raise ValueError("CostGuardrails: budgets need at least one email to alert")
 
 
+class PipelineCostDict(TypedDict, total=False):
+    pipeline: Required[str]
+    display_name: Required[str]
+    tags: Required[Mapping[str, str]]
+    monthly_budget_usd: int
+    serverless: bool
+
+
+class CostGuardrailsArgsDict(TypedDict, total=False):
+    """`CostGuardrailsArgs` as a plain mapping (same keys)."""
+
+    account_id: Required[pulumi.Input[str]]
+    workspace_id: Required[pulumi.Input[int]]
+    display_prefix: Required[str]
+    environment: Required[str]
+    monthly_budget_usd: int
+    alert_percents: Sequence[int]
+    emails: Sequence[str]
+    pipelines: Sequence[PipelineCost | PipelineCostDict]
+    policy_users: Sequence[str]
+    policy_managers: Sequence[str]
+
+
+if TYPE_CHECKING:
+    CostGuardrailsArgsInput = CostGuardrailsArgs | CostGuardrailsArgsDict
+else:
+    # Pulumi's schema analyzer reads this annotation at runtime and takes no Union.
+    CostGuardrailsArgsInput = CostGuardrailsArgs
+
+
 class CostGuardrails(pulumi.ComponentResource):
+    """Account-level budgets and budget policies of one stack."""
+
     policy_ids: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: CostGuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: CostGuardrailsArgsInput, opts: pulumi.ResourceOptions | None = None):
+        args = coerce_args(CostGuardrailsArgs, args, f"CostGuardrails {name!r}")
         super().__init__("lakeflow:index:CostGuardrails", name, None, opts)
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
@@ -74,8 +116,8 @@ class CostGuardrails(pulumi.ComponentResource):
                 {"Environment": args.environment},
                 child,
             )
-        self.policy_ids = {}
-        for p in args.pipelines:
+        policy_ids: dict[str, pulumi.Output[str]] = {}
+        for p in args.pipelines or ():
             if p.monthly_budget_usd:
                 self._budget(
                     f"{name}-{p.pipeline}-budget",
@@ -94,24 +136,25 @@ class CostGuardrails(pulumi.ComponentResource):
                     binding_workspace_ids=[args.workspace_id],
                     opts=child,
                 )
-                self.policy_ids[p.pipeline] = policy.policy_id
+                policy_ids[p.pipeline] = policy.policy_id
                 rules = [
                     databricks.AccessControlRuleSetGrantRuleArgs(role=role, principals=[_acl_principal(x) for x in who])
                     for role, who in (
-                        ("roles/budgetPolicy.manager", args.policy_managers),
-                        ("roles/budgetPolicy.user", args.policy_users),
+                        ("roles/budgetPolicy.manager", args.policy_managers or ()),
+                        ("roles/budgetPolicy.user", args.policy_users or ()),
                     )
                     if who
                 ]
                 if rules:
                     databricks.AccessControlRuleSet(
                         f"{name}-{p.pipeline}-policy-access",
-                        name=policy.policy_id.apply(
-                            lambda policy_id: f"accounts/{args.account_id}/budgetPolicies/{policy_id}/ruleSets/default"
+                        name=pulumi.Output.all(args.account_id, policy.policy_id).apply(
+                            lambda ids: f"accounts/{ids[0]}/budgetPolicies/{ids[1]}/ruleSets/default"
                         ),
                         grant_rules=rules,
                         opts=child,
                     )
+        self.policy_ids = policy_ids
         self.register_outputs({"policy_ids": self.policy_ids})
 
     def _budget(
@@ -132,10 +175,10 @@ class CostGuardrails(pulumi.ComponentResource):
                         databricks.BudgetAlertConfigurationActionConfigurationArgs(
                             action_type="EMAIL_NOTIFICATION", target=email
                         )
-                        for email in a.emails
+                        for email in a.emails or ()
                     ],
                 )
-                for pct in sorted(set(a.alert_percents))
+                for pct in sorted(set(a.alert_percents or ()))
             ],
             filter=databricks.BudgetFilterArgs(
                 workspace_id=databricks.BudgetFilterWorkspaceIdArgs(operator="IN", values=[a.workspace_id]),

@@ -23,23 +23,74 @@ compute has no node records, so they could never cross); and, over the pipelines
 monthly overrun is P3 here, not a page.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import pulumi
 import pulumi_databricks as databricks
 
-from lakeflow.components.alerting import AlertSettings, Metric, register_alert
-from lakeflow.components.types import Severity
-from lakeflow.config.models import Thresholds
+from lakeflow.components.alerting import AlertSettings, AlertSettingsDict, Metric, register_alert
+from lakeflow.components.types import Severity, coerce_args
 from lakeflow.sql import queries
 from lakeflow.sql.queries import PipelineRef
 
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """Guide 6.1's alert thresholds of one pipeline (the config's `monitoring.thresholds`, with the
+    processing-lag allowance of a scheduled pipeline already added)."""
+
+    failed_updates: int
+    """Failed updates in the last hour above this: P1."""
+    processing_lag_minutes: int
+    """Minutes since the last successful update above this: P2."""
+    expectation_pass_rate: float
+    """Share of records passing expectations below this: P3."""
+    drop_rate: float
+    """Share of records dropped above this: P3."""
+    availability: float
+    """Share of successful updates (continuous: of time up) below this: P1."""
+    cpu_percent: float
+    """Average CPU of the pipeline's clusters above this: P3."""
+    memory_percent: float
+    """Average memory of the pipeline's clusters above this: P3."""
+
+
+GUIDE_THRESHOLDS = AlertThresholds(
+    failed_updates=0,
+    processing_lag_minutes=60,
+    expectation_pass_rate=0.95,
+    drop_rate=0.05,
+    availability=0.995,
+    cpu_percent=90,
+    memory_percent=85,
+)
+"""Guide 6.1's defaults, for a watched pipeline given no thresholds."""
+
+
+class AlertThresholdsDict(TypedDict):
+    failed_updates: int
+    processing_lag_minutes: int
+    expectation_pass_rate: float
+    drop_rate: float
+    availability: float
+    cpu_percent: float
+    memory_percent: float
+
+
+class AlertScope(StrEnum):
+    """What a `PipelineAlerts` watches."""
+
+    STACK = "stack"
+    """The system-table metrics (CPU, memory, cost) over every watched pipeline."""
+    PIPELINE = "pipeline"
+    """The event-log metrics of its one pipeline."""
+
+
 # Guide 6.1, with the query that measures each metric and the threshold setting it is held to.
-PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[Thresholds], float]], ...] = (
+PIPELINE_METRICS: tuple[tuple[Metric, Callable[[PipelineRef], str], Callable[[AlertThresholds], float]], ...] = (
     (
         Metric(
             "failed-updates",
@@ -121,14 +172,47 @@ MONTHLY_COST = Metric(
 
 @dataclass(frozen=True)
 class WatchedPipeline:
-    ref: PipelineRef
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    serverless: bool = False
+    name: str
+    """Logical pipeline name (value of its Pipeline tag)."""
+    event_log: str
+    """Its event log table, `catalog.schema.table`."""
+    slot: str | None = None
+    """Blue/green: the live slot (value of the Slot tag), so a candidate's runs are not counted."""
+    continuous: bool | None = False
+    """Its update runs until it fails or is stopped: availability is measured in time."""
+    thresholds: AlertThresholds | None = None
+    """Its thresholds; none: guide 6.1's (`GUIDE_THRESHOLDS`)."""
+    serverless: bool | None = False
     """Not in the CPU and memory alerts: serverless compute reports no node metrics."""
-    expectations: bool = True
+    expectations: bool | None = True
     """Its edition has expectations (ADVANCED, or serverless); else not in the data-quality alerts."""
     daily_limit_usd: int | None = None
     monthly_budget_usd: int | None = None
+
+    @property
+    def limits(self) -> AlertThresholds:
+        return self.thresholds or GUIDE_THRESHOLDS
+
+    @classmethod
+    def from_ref(cls, ref: PipelineRef, **fields: Any) -> "WatchedPipeline":
+        """The pipeline a `PipelineRef` names, with the other fields given."""
+        return cls(ref.name, ref.event_log, slot=ref.slot, continuous=ref.continuous, **fields)
+
+    def ref(self, environment: str) -> PipelineRef:
+        """The pipeline as the alert queries see it."""
+        return PipelineRef(self.name, environment, self.event_log, slot=self.slot, continuous=bool(self.continuous))
+
+
+class WatchedPipelineDict(TypedDict):
+    name: str
+    event_log: str
+    slot: NotRequired[str | None]
+    continuous: NotRequired[bool | None]
+    thresholds: NotRequired[AlertThresholds | AlertThresholdsDict | None]
+    serverless: NotRequired[bool | None]
+    expectations: NotRequired[bool | None]
+    daily_limit_usd: NotRequired[int | None]
+    monthly_budget_usd: NotRequired[int | None]
 
 
 @dataclass(frozen=True)
@@ -139,28 +223,49 @@ class PipelineAlertsArgs:
     """Value of the Environment tag: the clusters and usage the system-table metrics look at."""
     pipelines: Sequence[WatchedPipeline]
     settings: AlertSettings
-    scope: Literal["stack", "pipeline"] = "stack"
+    scope: AlertScope | None = AlertScope.STACK
     """`stack`: the system-table metrics over every pipeline; `pipeline`: the event-log metrics of
     its one pipeline."""
 
     def __post_init__(self) -> None:
-        names = [p.ref.name for p in self.pipelines]
+        names = [p.name for p in self.pipelines]
         if len(set(names)) != len(names):
             raise ValueError(f"PipelineAlerts {self.display_name!r}: a pipeline is watched twice: {names}")
-        if self.scope == "pipeline" and len(names) != 1:
+        if self.scope == AlertScope.PIPELINE and len(names) != 1:
             raise ValueError(f"PipelineAlerts {self.display_name!r}: scope 'pipeline' watches one pipeline: {names}")
 
 
-class PipelineAlerts(pulumi.ComponentResource):
-    alerts: dict[str, databricks.AlertV2]
+class PipelineAlertsArgsDict(TypedDict):
+    display_name: str
+    environment: str
+    pipelines: Sequence[WatchedPipeline | WatchedPipelineDict]
+    settings: AlertSettings | AlertSettingsDict
+    scope: NotRequired[AlertScope | str | None]
 
-    def __init__(self, name: str, args: PipelineAlertsArgs, opts: pulumi.ResourceOptions | None = None):
+
+if TYPE_CHECKING:
+    PipelineAlertsArgsInput = PipelineAlertsArgs | PipelineAlertsArgsDict
+else:
+    # Pulumi's schema analyzer reads this annotation at run time and supports no Union.
+    PipelineAlertsArgsInput = PipelineAlertsArgs
+
+
+class PipelineAlerts(pulumi.ComponentResource):
+    alert_ids: pulumi.Output[dict[str, str]]
+    """The id of each metric's alert, by metric id."""
+
+    def __init__(self, name: str, args: PipelineAlertsArgsInput, opts: pulumi.ResourceOptions | None = None):
+        args = coerce_args(PipelineAlertsArgs, args, f"PipelineAlerts {name!r}")
         super().__init__("lakeflow:index:PipelineAlerts", name, None, opts)
-        self.alerts = {
+        self.alerts: dict[str, databricks.AlertV2] = {
             metric.id: register_alert(f"{name}-{metric.id}", args.display_name, metric, sql, args.settings, self)
             for metric, sql in _breach_queries(args)
         }
-        self.register_outputs({k: a.id for k, a in self.alerts.items()})
+        keys = list(self.alerts)
+        self.alert_ids = pulumi.Output.all(*(self.alerts[k].id for k in keys)).apply(
+            lambda ids: dict(zip(keys, ids, strict=True))
+        )
+        self.register_outputs({"alert_ids": self.alert_ids})
 
 
 def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
@@ -170,25 +275,25 @@ def _breach_queries(args: PipelineAlertsArgs) -> list[tuple[Metric, str]]:
         return []
     out = []
     for metric, query, threshold in PIPELINE_METRICS:
-        if (metric.id in CLUSTER_METRICS) != (args.scope == "stack"):
+        if (metric.id in CLUSTER_METRICS) != (args.scope != AlertScope.PIPELINE):
             continue
         if metric.id in CLUSTER_METRICS:
-            classic = [(p.ref, threshold(p.thresholds)) for p in pipelines if not p.serverless]
+            classic = [(p.ref(env), threshold(p.limits)) for p in pipelines if not p.serverless]
             if classic:
                 out.append((metric, queries.node_breaches(CLUSTER_METRICS[metric.id], env, classic)))
         else:
             watched = [p for p in pipelines if p.expectations or metric.id not in EXPECTATION_METRICS]
-            measured = [(p.ref, query(p.ref), threshold(p.thresholds)) for p in watched]
+            measured = [(p.ref(env), query(p.ref(env)), threshold(p.limits)) for p in watched]
             if measured:
                 out.append((metric, queries.event_log_breaches(metric.column, metric.operator, measured)))
-    if args.scope == "pipeline":
+    if args.scope == AlertScope.PIPELINE:
         return out
     for metric, period, limits in (
-        (DAILY_COST, "day", {p.ref.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
+        (DAILY_COST, "day", {p.name: p.daily_limit_usd for p in pipelines if p.daily_limit_usd is not None}),
         (
             MONTHLY_COST,
             "month",
-            {p.ref.name: p.monthly_budget_usd for p in pipelines if p.monthly_budget_usd is not None},
+            {p.name: p.monthly_budget_usd for p in pipelines if p.monthly_budget_usd is not None},
         ),
     ):
         if limits:
