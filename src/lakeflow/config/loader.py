@@ -27,6 +27,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_snake
 
+from lakeflow.components.types import Tag
 from lakeflow.config.errors import ConfigError, ConfigErrors, did_you_mean
 from lakeflow.config.models import (
     PATTERN_WORDS,
@@ -788,11 +789,11 @@ def _cross_checks(
                         size,
                         f"lower it or raise {NAMESPACE}:maxWorkersCap",
                     )
-        for tag in ("Environment", "Pipeline"):
+        for tag in (Tag.ENVIRONMENT, Tag.PIPELINE):
             sources = [("tags", spec.tags)] + [
                 (f"clusters[{i}].custom_tags", c.custom_tags) for i, c in enumerate(spec.clusters)
             ]
-            expected = cfg.environment if tag == "Environment" else spec.name
+            expected = cfg.environment if tag is Tag.ENVIRONMENT else spec.name
             for where, tags in sources:
                 if tag in tags and tags[tag] != expected:
                     err(

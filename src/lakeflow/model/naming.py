@@ -7,6 +7,7 @@ Logical (URN) names are the pipeline's own name and never change with the enviro
 
 from __future__ import annotations
 
+from lakeflow.components.types import Tag
 from lakeflow.config.models import PipelineSpec, StackConfig
 
 
@@ -17,9 +18,9 @@ def physical_name(cfg: StackConfig, pipeline: str, *suffix: str) -> str:
 
 def stack_tags(cfg: StackConfig) -> dict[str, str]:
     """Tags every taggable resource of the stack carries (guide 4.1: Environment, Team, CostCenter)."""
-    return {"Environment": cfg.environment, "Team": cfg.team, "CostCenter": cfg.cost_center}
+    return {Tag.ENVIRONMENT: cfg.environment, Tag.TEAM: cfg.team, Tag.COST_CENTER: cfg.cost_center}
 
 
 def pipeline_tags(cfg: StackConfig, spec: PipelineSpec) -> dict[str, str]:
     """Stack tags, then the pipeline file's own tags, then the identity tags nobody may change."""
-    return {**stack_tags(cfg), **spec.tags, "Environment": cfg.environment, "Pipeline": spec.name}
+    return {**stack_tags(cfg), **spec.tags, Tag.ENVIRONMENT: cfg.environment, Tag.PIPELINE: spec.name}

@@ -45,6 +45,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 from pulumi_policy.secret import Secret
 
+from lakeflow.components.types import Tag
 from lakeflow.policy.credentials import PATTERNS as _SECRET_PATTERNS
 from lakeflow.policy.credentials import SECRET_KEY as _SECRET_KEY
 
@@ -62,7 +63,7 @@ DATA_TYPES = {
     "databricks:index/volume:Volume",
     "databricks:index/catalog:Catalog",
 }
-REQUIRED_TAGS = ("Environment", "Team", "CostCenter")
+REQUIRED_TAGS = (Tag.ENVIRONMENT, Tag.TEAM, Tag.COST_CENTER)
 FAILURE_ALERTS = {"on-update-failure", "on-update-fatal-failure"}
 
 _PROD_SCHEMA = {
@@ -210,7 +211,7 @@ def _candidate_slots(resources: list[PolicyResource]) -> set[str]:
         r.urn
         for r in resources
         if r.resource_type == PIPELINE
-        and (r.props.get("tags") or {}).get("Slot")
+        and (r.props.get("tags") or {}).get(Tag.SLOT)
         and f"{r.props.get('catalog')}.{r.props.get('schema')}." not in views
     }
 
@@ -231,7 +232,7 @@ def _production_data_protected(args: StackValidationArgs, report: ReportViolatio
     for r in args.resources:
         if r.resource_type == SQL_TABLE and r.props.get("tableType") == "VIEW":
             continue  # a view holds no data
-        if (r.props.get("tags") or {}).get("Retired") == "true":
+        if (r.props.get("tags") or {}).get(Tag.RETIRED) == "true":
             continue  # a blue/green slot on its way out, in two reviewed steps (docs/runbooks/release.md)
         if r.resource_type in DATA_TYPES and not r.opts.protect:
             report(f"Production {r.resource_type.rsplit(':', 1)[-1]} holds data and must be protect=True.", r.urn)

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from textwrap import dedent, indent
 from typing import Literal
 
+from lakeflow.components.types import Tag
 from lakeflow.sql.names import quoted
 
 __all__ = [
@@ -370,7 +371,7 @@ def cost_breaches(
     period: Literal["day", "month"],
     environment: str,
     limits: Mapping[str, float],
-    by: Literal["Pipeline", "Environment"] = "Pipeline",
+    by: Literal[Tag.PIPELINE, Tag.ENVIRONMENT] = Tag.PIPELINE,
 ) -> str:
     """Columns `pipeline` | `environment`, `list_cost_usd`, `threshold`: who spent more than their limit in dollars,
     today or month to date.
@@ -384,12 +385,12 @@ def cost_breaches(
     """
     if period not in ("day", "month"):
         raise ValueError(f"period must be 'day' or 'month', got {period!r}")
-    if by not in ("Pipeline", "Environment"):
+    if by not in (Tag.PIPELINE, Tag.ENVIRONMENT):
         raise ValueError(f"by must be 'Pipeline' or 'Environment', got {by!r}")
     if not limits:
         raise ValueError("at least one limit is required")
     when = "u.usage_date = current_date()" if period == "day" else "u.usage_date >= date_trunc('MONTH', current_date())"
-    subject, group = by.lower(), f"u.custom_tags[{_string(by)}]"
+    subject, group = by.lower(), _tag("u.custom_tags", by)
     return (
         _watched([subject, "threshold"], list(limits.items()))
         + ",\n"
@@ -401,7 +402,7 @@ def cost_breaches(
               FROM system.billing.usage AS u
               JOIN system.billing.list_prices AS lp
                 ON {_and(_PRICE_MATCH, 16)}
-              WHERE {_and([when, *_tag_conditions("u.custom_tags", {"Environment": environment})], 16)}
+              WHERE {_and([when, *_tag_conditions("u.custom_tags", {Tag.ENVIRONMENT: environment})], 16)}
               GROUP BY {group}
             )
         """)
@@ -567,19 +568,19 @@ def dbu_by_pipeline(environment: str) -> str:
     conditions = [
         "u.usage_unit = 'DBU'",
         "u.usage_date >= date_sub(current_date(), 30)",
-        "u.custom_tags['Pipeline'] IS NOT NULL",
-        *_tag_conditions("u.custom_tags", {"Environment": environment}),
+        f"{_tag('u.custom_tags', Tag.PIPELINE)} IS NOT NULL",
+        *_tag_conditions("u.custom_tags", {Tag.ENVIRONMENT: environment}),
     ]
     return _sql(f"""
         SELECT
-          u.custom_tags['Pipeline'] AS pipeline,
+          {_tag("u.custom_tags", Tag.PIPELINE)} AS pipeline,
           sum(u.usage_quantity) AS dbus,
           sum(u.usage_quantity * {_UNIT_PRICE}) AS list_cost_usd
         FROM system.billing.usage AS u
         LEFT JOIN system.billing.list_prices AS lp
           ON {_and(_PRICE_MATCH, 10)}
         WHERE {_and(conditions, 10)}
-        GROUP BY u.custom_tags['Pipeline']
+        GROUP BY {_tag("u.custom_tags", Tag.PIPELINE)}
         ORDER BY list_cost_usd DESC NULLS LAST
     """)
 
@@ -588,7 +589,7 @@ def dbu_by_pipeline(environment: str) -> str:
 
 
 def _cluster_tags(p: PipelineRef) -> dict[str, str]:
-    return {"Pipeline": p.name, "Environment": p.environment, **({"Slot": p.slot} if p.slot else {})}
+    return {Tag.PIPELINE: p.name, Tag.ENVIRONMENT: p.environment, **({Tag.SLOT: p.slot} if p.slot else {})}
 
 
 def _node_average(p: PipelineRef, window_minutes: int, value: str, column: str) -> str:
@@ -670,10 +671,15 @@ def pipeline_clusters(environment: str) -> str:
     w.pipeline
   FROM system.compute.clusters AS c
   JOIN watched AS w
-    ON c.tags['Pipeline'] = w.pipeline
-    AND (w.slot IS NULL OR c.tags['Slot'] = w.slot)
-  WHERE {_and(_tag_conditions("c.tags", {"Environment": environment}), 4)}
+    ON {_tag("c.tags", Tag.PIPELINE)} = w.pipeline
+    AND (w.slot IS NULL OR {_tag("c.tags", Tag.SLOT)} = w.slot)
+  WHERE {_and(_tag_conditions("c.tags", {Tag.ENVIRONMENT: environment}), 4)}
 )"""
+
+
+def _tag(column: str, key: Tag) -> str:
+    """`column['Key']`: one tag of a tags map column."""
+    return f"{column}[{_string(key)}]"
 
 
 def _string(value: str) -> str:
