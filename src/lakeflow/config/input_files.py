@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+if TYPE_CHECKING:
+    from lakeflow.offline.records import PlanRecord
 
 MAX_BYTES = 256 << 20  # a plan of 500 pipelines is ~15 MiB; a preview about twice that
 MAX_DEPTH = 64  # our plans nest 9 deep; Python's own limit (about 1,000) is a crash, not an error
@@ -108,9 +111,9 @@ class PlanFile(_Open):
     outputs: dict[str, Any] = {}
 
 
-def read_plan(path: Path, label: str) -> dict[str, Any]:
+def read_plan(path: Path, label: str) -> PlanRecord:
     """A saved offline plan as the diff and the policy runner use it (defaults filled in)."""
-    return read_shaped(path, label, PlanFile).model_dump()
+    return cast("PlanRecord", read_shaped(path, label, PlanFile).model_dump())
 
 
 class _StepState(_Open):

@@ -37,6 +37,7 @@ from typing import Any
 from lakeflow.config.input_files import FileRefused, read_plan, read_preview, read_text, write_text
 from lakeflow.config.project import project_root
 from lakeflow.offline import UNKNOWN_TEXT, make_urn, urn_parts
+from lakeflow.offline.records import PlanRecord
 from lakeflow.offline.replacements import HOLDS_DATA, replacement_reasons
 from lakeflow.offline.replacements import PIPELINE as PIPELINE_TYPE
 
@@ -188,10 +189,10 @@ class Diff:
 READS = {"pulumi:pulumi:StackReference"}
 
 
-def diff_plans(old: Mapping[str, Any] | None, new: Mapping[str, Any], allow_destroy: Iterable[str] = ()) -> Diff:
+def diff_plans(old: PlanRecord | None, new: PlanRecord, allow_destroy: Iterable[str] = ()) -> Diff:
     """`old`/`new` are JSON plans (`offline.plan --json`); `old` None means the stack is new."""
     # Reads (StackReference) change nothing in the workspace: not part of the diff.
-    old_by_urn = {r["urn"]: r for r in (old or {}).get("resources", []) if r["type"] not in READS}
+    old_by_urn = {r["urn"]: r for r in (old["resources"] if old else []) if r["type"] not in READS}
     new_resources = [r for r in new["resources"] if r["type"] not in READS]
     new_urns = {r["urn"] for r in new_resources}
     resolved_old: dict[str, str] = {}  # new URN -> old URN it continues
@@ -1153,7 +1154,7 @@ class DiffError(Exception):
     """A diff that cannot be made (bad ref, a plan that fails); the message says why."""
 
 
-def plan_json(code: Path | None, stack: str, root: Path | None = None, deployed: bool = False) -> dict[str, Any]:
+def plan_json(code: Path | None, stack: str, root: Path | None = None, deployed: bool = False) -> PlanRecord:
     """Run the offline plan in a fresh process: of this installed package (`code` None), or of the
     checkout `code` (the code at that ref: `src/lakeflow`, or the flat layout before it moved)."""
     env = dict(os.environ)
@@ -1176,7 +1177,7 @@ def plan_json(code: Path | None, stack: str, root: Path | None = None, deployed:
         return json.loads(out.read_text(encoding="utf-8"))
 
 
-def plan_at_ref(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
+def plan_at_ref(root: Path, ref: str, stack: str) -> PlanRecord | None:
     """The stack's plan at git `ref`, from a temporary worktree; None if the stack is new."""
 
     def git(*args: str, cwd: Path = root) -> subprocess.CompletedProcess[str]:

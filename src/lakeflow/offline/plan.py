@@ -19,6 +19,7 @@ from typing import Any
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_outputs, write_text
 from lakeflow.config.project import project_root
+from lakeflow.offline.records import ResourceRecord
 from lakeflow.sql.queries import breach_conditions
 
 ROOT = project_root()
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render_tree(plan: Any) -> str:
-    children: dict[str | None, list[dict[str, Any]]] = {}
+    children: dict[str | None, list[ResourceRecord]] = {}
     for res in plan.resources:
         children.setdefault(res["parent"], []).append(res)
     lines = [f"Offline plan of stack {plan.stack!r} (project {plan.project!r}); ids are known after apply.", ""]
@@ -195,7 +196,7 @@ def _short(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
 
-def describe(res: dict[str, Any]) -> list[str]:
+def describe(res: ResourceRecord) -> list[str]:
     i, kind = res["inputs"], _short(res["type"])
     if kind == "Pipeline":
         out = [

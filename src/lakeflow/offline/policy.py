@@ -29,6 +29,7 @@ from pulumi_policy import (
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_plan, read_policy_config
 from lakeflow.config.project import project_root
+from lakeflow.offline.records import PlanRecord, ResourceRecord
 from lakeflow.policy.rules import POLICIES
 
 ROOT = project_root()
@@ -56,7 +57,7 @@ def policy_config(policy: Any, pack_config: dict[str, Any]) -> tuple[dict[str, A
     return {**defaults, **{k: v for k, v in own.items() if k != "enforcementLevel"}}, level
 
 
-def check(plan: dict[str, Any], pack_config: dict[str, Any]) -> list[Violation]:
+def check(plan: PlanRecord, pack_config: dict[str, Any]) -> list[Violation]:
     resources = plan["resources"]
     policy_resources: dict[str, PolicyResource] = {}
     for r in resources:  # registration order: parents and dependencies exist already
@@ -99,7 +100,7 @@ def _reporter(report: Callable[..., None], urn: str) -> Callable[[str, str | Non
     return report_for
 
 
-def _options(r: dict[str, Any]) -> PolicyResourceOptions:
+def _options(r: ResourceRecord) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=r["protect"],
         ignore_changes=r["ignoreChanges"],

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi._types as pulumi_types
@@ -35,6 +35,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from lakeflow.offline import UNKNOWN_TEXT, make_urn, urn_parts
 from lakeflow.offline.batch import RARE_GC
+from lakeflow.offline.records import AliasRecord, PlanRecord, ResourceRecord
 from lakeflow.offline.schema import check_inputs
 
 SECRET = "[secret]"
@@ -46,7 +47,7 @@ _STACK_TYPE = "pulumi:pulumi:Stack"
 class Plan:
     project: str
     stack: str
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[ResourceRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     workspace: str | None = None
     """`databricks:host` of the stack's default provider: the workspace every resource lives in."""
@@ -54,7 +55,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     """What the program logged at warning level or above (`pulumi.log.warn`), as Pulumi would show."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PlanRecord:
         return {
             "project": self.project,
             "stack": self.stack,
@@ -169,27 +170,26 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         properties.update(state)  # plain JSON: a referenced stack's outputs as `pulumi stack output --json` gives them
         return resource_pb2.ReadResourceResponse(urn=urn, properties=properties)
 
-    def _record(self, urn: str, request: Any, **fields: Any) -> None:
+    def _record(self, urn: str, request: Any, **fields: Any) -> None:  # fields: ResourceRecord's keys
         """One resource of the plan; options a request does not carry (a read's) are their defaults."""
-        self.plan.resources.append(
-            {
-                "urn": urn,
-                "type": request.type,
-                "name": request.name,
-                "parent": None if request.parent in ("", self._root_urn) else request.parent,
-                "provider": request.provider or None,
-                "dependencies": sorted(request.dependencies),
-                "propertyDependencies": {},
-                "protect": False,
-                "retainOnDelete": False,
-                "deleteBeforeReplace": False,
-                "aliases": [],
-                "ignoreChanges": [],
-                "replaceOnChanges": [],
-                "importId": None,
-                **fields,
-            }
-        )
+        record: dict[str, Any] = {
+            "urn": urn,
+            "type": request.type,
+            "name": request.name,
+            "parent": None if request.parent in ("", self._root_urn) else request.parent,
+            "provider": request.provider or None,
+            "dependencies": sorted(request.dependencies),
+            "propertyDependencies": {},
+            "protect": False,
+            "retainOnDelete": False,
+            "deleteBeforeReplace": False,
+            "aliases": [],
+            "ignoreChanges": [],
+            "replaceOnChanges": [],
+            "importId": None,
+            **fields,
+        }
+        self.plan.resources.append(cast(ResourceRecord, record))
 
 
 def _wire_value(value: Any) -> Any:
@@ -219,7 +219,7 @@ def mask(value: Any) -> Any:
     return value
 
 
-def _alias(alias: Any) -> dict[str, Any]:
+def _alias(alias: Any) -> AliasRecord:
     if alias.HasField("urn") or alias.urn:
         return {"urn": alias.urn}
     spec = alias.spec
@@ -353,7 +353,7 @@ def _collecting_logger(sink: list[str]) -> logging.Logger:
     return logger
 
 
-def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def canonical_order(resources: list[ResourceRecord]) -> list[ResourceRecord]:
     """A registration order the engine could have seen, the same on every run.
 
     The SDK registers resources concurrently, so their arrival order varies between processes.
@@ -367,7 +367,7 @@ def canonical_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for dep in deps:
             dependents.setdefault(dep, []).append(urn)
     ready = sorted(u for u, deps in waiting.items() if not deps)
-    ordered: list[dict[str, Any]] = []
+    ordered: list[ResourceRecord] = []
     while ready:
         urn = heapq.heappop(ready)
         ordered.append(by_urn[urn])
