@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
 import shutil
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +88,60 @@ def project(tmp_path: Path) -> Project:
     return Project(tmp_path)
 
 
+def _source_hash() -> str:
+    """What the shipped stacks' plans depend on in this checkout: the package, the project and stack
+    files, the pipeline files."""
+    digest = hashlib.sha256()
+    files = [
+        *sorted((ROOT / "src" / "lakeflow").rglob("*")),
+        *sorted(ROOT.glob("Pulumi*.yaml")),
+        *sorted((ROOT / "pipelines").rglob("*")),
+    ]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _shared_plan(stack: str, cache: Path, *, wait: bool) -> Plan | None:
+    """The stack's plan from the session's cache, computed and written there by whichever worker gets
+    its lock first. None: another worker holds the lock and `wait` is false."""
+    path = cache / f"{stack}.json"
+    with open(cache / f"{stack}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if path.exists():
+            return Plan(**json.loads(path.read_text(encoding="utf-8")))
+        plan = plan_stack(stack, ROOT)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(dataclasses.asdict(plan)), encoding="utf-8")
+        partial.replace(path)
+        return plan
+
+
 @pytest.fixture(scope="session")
-def plans() -> dict[str, Plan]:
-    """The offline plan of each shipped stack, computed once per session."""
-    return {stack: plan_stack(stack, ROOT) for stack in STACKS}
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
+    """The offline plan of each shipped stack, computed once per session: with pytest-xdist, by one
+    worker each (the workers start on different stacks), written as JSON under the session's temporary
+    directory, which all workers share, and read by the others."""
+    base = tmp_path_factory.getbasetemp()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    cache = (base.parent if worker else base) / f"plans-{_source_hash()}"
+    cache.mkdir(exist_ok=True)
+    shift = int(worker.removeprefix("gw")) if worker and worker.removeprefix("gw").isdigit() else 0
+    order = [STACKS[(i + shift) % len(STACKS)] for i in range(len(STACKS))]
+    found: dict[str, Plan] = {}
+    for stack in order:  # first the stacks no other worker is planning ...
+        if (plan := _shared_plan(stack, cache, wait=False)) is not None:
+            found[stack] = plan
+    for stack in order:  # ... then wait for the others' (or plan them, if a worker failed to)
+        if stack not in found:
+            plan = _shared_plan(stack, cache, wait=True)
+            assert plan is not None
+            found[stack] = plan
+    return {stack: found[stack] for stack in STACKS}
 
 
 def by_type(plan: Plan, short_type: str) -> list[dict[str, Any]]:
@@ -109,11 +165,30 @@ def live_pipelines(plan: Plan) -> dict[str, dict[str, Any]]:
     return live
 
 
+class BackOffClock:
+    """The SDK's clock (`databricks.sdk.clock.Clock`) for its retries, whose back-off does not wait: the
+    time it reads is the real time plus every back-off slept so far, so a retry budget is spent by the
+    calls' real durations and by the back-offs as if they had been waited."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return time.time() + sum(self.slept)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
 @pytest.fixture
 def workspace(monkeypatch: pytest.MonkeyPatch):
-    """A fake Databricks workspace on 127.0.0.1 (tests/fake_databricks.py), and SDK credentials for it."""
+    """A fake Databricks workspace on 127.0.0.1 (tests/fake_databricks.py), and SDK credentials for it.
+    The SDK's retries back off without waiting (BackOffClock); the commands run as processes
+    (tests/test_workspace_connection.py) keep the real clock."""
+    import lakeflow.ops.workspace
     from tests.fake_databricks import FakeWorkspace
 
+    monkeypatch.setattr(lakeflow.ops.workspace, "_sdk_clock", BackOffClock())
     fake = FakeWorkspace().start()
     for var in (
         "DATABRICKS_CONFIG_PROFILE",

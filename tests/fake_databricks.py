@@ -12,10 +12,11 @@ Recorded bodies live in tests/fixtures/databricks/*.json (shapes of the public R
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,8 +54,11 @@ class FakeWorkspace:
         self.routes: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, list[Answer]]] = []
         self.requests: list[Request] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        # A short poll interval: stopping the server (once per test) takes 50 ms, not 500.
-        self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05), daemon=True)
+        # Stopping (once per test) waits neither for a slow answer the client gave up on (`delay`: the
+        # answer is abandoned) nor for the serving loop's poll: `stop` wakes it with a connection.
+        self._server.block_on_close = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.5), daemon=True)
 
     @property
     def host(self) -> str:
@@ -77,7 +81,13 @@ class FakeWorkspace:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._stopping.set()  # slow answers still waiting give up
+        shutdown = threading.Thread(target=self._server.shutdown)
+        shutdown.start()
+        while shutdown.is_alive():  # wake the serving loop, which then sees the request to shut down
+            with contextlib.suppress(OSError), socket.create_connection(self._server.server_address[:2], timeout=1):
+                pass
+            shutdown.join(0.01)
         self._server.server_close()
 
     def _answer(self, method: str, path: str, query: str) -> Answer:
@@ -106,8 +116,8 @@ class FakeWorkspace:
                 body = json.loads(raw) if raw.strip() else None
                 workspace.requests.append(Request(method, path, query, body))
                 answer = workspace._answer(method, path, query)
-                if answer.delay:
-                    time.sleep(answer.delay)
+                if answer.delay and workspace._stopping.wait(answer.delay):
+                    return  # the test is over: no answer
                 data = json.dumps(answer.body).encode()
                 try:
                     self.send_response(answer.status)

@@ -57,6 +57,9 @@ MAX_TIMEOUT = 3600.0
 BRIEF_WIDTH = 300
 HOST_HINT = "is DATABRICKS_HOST right? a workspace URL looks like https://<name>.cloud.databricks.com"
 _MORE_TIME = f"--http-timeout SECONDS or {HTTP_TIMEOUT_ENV} waits longer"
+_sdk_clock: Any = None
+"""The clock the SDK's retries read and back off with (a `databricks.sdk.clock.Clock`): None, the SDK's
+real one. The tests set one whose back-off does not wait (tests/conftest.py)."""
 
 
 class OpsError(Exception):
@@ -248,6 +251,7 @@ def client(
             lakeflow_before_connect=before_connect,
             retry_timeout_seconds=bounds.retry_budget,
             http_timeout_seconds=bounds.http,
+            clock=_sdk_clock,
         )
         if not config.host:
             raise ValueError("no host")
@@ -312,7 +316,9 @@ def _bounded_config() -> type:
                 from databricks.sdk.oauth import get_endpoints_from_url
 
                 bounded = _BaseClient(
-                    retry_timeout_seconds=self.retry_timeout_seconds, http_timeout_seconds=self.http_timeout_seconds
+                    retry_timeout_seconds=self.retry_timeout_seconds,
+                    http_timeout_seconds=self.http_timeout_seconds,
+                    clock=self.clock,
                 )
                 return get_endpoints_from_url(self.discovery_url, client=bounded)
             return super().databricks_oidc_endpoints
