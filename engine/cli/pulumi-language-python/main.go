@@ -341,6 +341,50 @@ func (h *languageHost) RunPlugin(
 	return closer.Close()
 }
 
+// InstallDependencies is what the CLI calls before it runs a source plugin (a folder with
+// PulumiPlugin.yaml: `pulumi package get-schema ./plugin`, `pulumi package add`) and on
+// `pulumi install`. Pulumi's own host creates the virtualenv and pip-installs into it (upgrading
+// pip, setuptools and wheel first: network). This one installs nothing: it only checks that the
+// virtualenv the runtime options name (for a plugin, `venv` beside PulumiPlugin.yaml by default)
+// exists, so offline runs use the environment `make venv` prepared, unchanged.
+func (h *languageHost) InstallDependencies(
+	req *pulumirpc.InstallDependenciesRequest, server pulumirpc.LanguageRuntime_InstallDependenciesServer,
+) error {
+	defaultVenv, file := "", "Pulumi.yaml"
+	if req.IsPlugin {
+		defaultVenv, file = "venv", "PulumiPlugin.yaml"
+	}
+	tc, err := toolchainFor(req.Info, defaultVenv)
+	if err != nil {
+		return err
+	}
+	venv, err := tc.VirtualEnvPath(server.Context())
+	if err != nil {
+		return err
+	}
+	if venv == "" { // no virtualenv option: the ambient python, nothing to check
+		return nil
+	}
+	if !toolchain.IsVirtualEnv(venv) {
+		problem := "is not a virtual environment (it has no bin/python)"
+		if _, statErr := os.Stat(venv); os.IsNotExist(statErr) {
+			problem = "does not exist"
+		}
+		return fmt.Errorf("%s: virtualenv %s (%s) %s: this language host installs nothing; "+
+			"create the virtualenv first (in this repository: make venv)",
+			file, venv, virtualenvOption(req.Info, defaultVenv), problem)
+	}
+	return nil
+}
+
+// virtualenvOption is the `virtualenv` runtime option as written, or the default it fell back to.
+func virtualenvOption(info *pulumirpc.ProgramInfo, defaultVenv string) string {
+	if v, ok := info.GetOptions().AsMap()["virtualenv"].(string); ok && v != "" {
+		return strconv.Quote(v)
+	}
+	return strconv.Quote(defaultVenv) + ", the default"
+}
+
 func (h *languageHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
 }
