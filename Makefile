@@ -24,7 +24,7 @@ WORKSPACE = $(if $(HTTP_TIMEOUT),--http-timeout "$$HTTP_TIMEOUT") $(if $(RETRY_T
 # is printed as it fails, and `bin/lakeflow <command>` (what the workflows run) returns it as is.
 STATUS = status=$$?; [ $$status -eq 0 ] || { echo "make $@: exit status $$status" >&2; exit $$status; }
 
-.PHONY: venv plan test test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview import-bundle
+.PHONY: venv plan test test-install test-engine lint bench clean diff policy capacity dr-restore health preflight validate-release rehearse-upgrade engine preview import-bundle
 
 # The pinned requirements, then this repository's own package (src/lakeflow, editable: the program,
 # the commands and the tests run the working tree).
@@ -43,7 +43,7 @@ plan: $(STAMP)
 
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m "not engine"
+	$(BIN)/python -m pytest -n auto -m "not engine and not install"
 
 ## engine: build the real Pulumi CLI, Python language host and Databricks provider from Go modules
 ##         (cached by version: ~/.cache/lakeflow-engine, or LAKEFLOW_ENGINE_CACHE)
@@ -54,6 +54,11 @@ engine: $(STAMP)
 ##          workspace on 127.0.0.1, no credentials (builds the engine first if needed)
 preview: $(STAMP)
 	@$(BIN)/python -m engine.preview --stack "$$STACK"; $(STATUS)
+
+## test-install: `pip install .` and `pip install git+<url>` into a clean virtualenv, then the installed
+##               package plans a project that has only its stack and pipeline files (tests/install)
+test-install: $(STAMP)
+	$(BIN)/python -m pytest -m install tests/install
 
 ## test-engine: the agreement tests: the real engine against the offline plan, diff and policies
 test-engine: engine
