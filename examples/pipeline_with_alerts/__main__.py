@@ -3,8 +3,7 @@ the lakeflow components used as a library, with no pipeline files and no lakeflo
 
 import pulumi
 
-from lakeflow.components import DltPipeline, PipelineAlerts, PipelineSchedule
-from lakeflow.components.types import PauseStatus
+from lakeflow.components import DltPipeline, PauseStatus, PipelineAlerts, PipelineSchedule
 
 pipeline = DltPipeline(
     "orders",
