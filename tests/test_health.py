@@ -134,17 +134,19 @@ def test_the_metrics_are_the_alerts_queries_on_the_stacks_warehouse(workspace, p
 
 
 def test_health_uses_the_same_query_column_and_threshold_as_each_alert():
-    from lakeflow.components.pipeline_alerts import PIPELINE_METRICS
+    from lakeflow.components.pipeline_alerts import PIPELINE_METRICS, AlertThresholds
     from lakeflow.config.models import Thresholds
 
     t = Thresholds(
         processing_lag_minutes=17, expectation_pass_rate=0.91, drop_rate=0.07, cpu_percent=77, memory_percent=66
     )
-    alerts = {metric.column: (query, threshold(t), metric.operator) for metric, query, threshold in PIPELINE_METRICS}
+    ref = PipelineRef("sales_pipeline", "prod", "prod.sales.sales_pipeline_event_log", slot="blue")
+    alerts = {metric.column: (query, threshold, metric) for metric, query, threshold in PIPELINE_METRICS}
     for m in (health.PROCESSING_LAG, *health.QUALITY_METRICS, *health.RESOURCE_METRICS):
-        query, threshold, operator = alerts[m.column]
-        assert (m.query, m.threshold(t)) == (query, threshold), m.check
-        assert operator == {"above": "GREATER_THAN", "below": "LESS_THAN"}[m.bad_when], m.check
+        query, threshold, metric = alerts[m.column]  # health reads its rule from the alerts' catalog
+        assert m.query(ref) == query(ref) and m.threshold(t) == threshold(AlertThresholds(**t.model_dump())), m.check
+        assert metric.operator == {"above": "GREATER_THAN", "below": "LESS_THAN"}[m.bad_when], m.check
+        assert m.advice.endswith(f"docs/runbooks/{metric.runbook}"), m.check
 
 
 def test_json_report_for_machines(workspace, project, outputs, capsys):

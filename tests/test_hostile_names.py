@@ -42,6 +42,7 @@ from lakeflow.components.pipeline_alerts import (
 )
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import CriticalTable, EventLog
+from lakeflow.model.deployment import resolve
 from lakeflow.ops import dr_restore as restore
 from lakeflow.ops import health
 from lakeflow.sql import queries
@@ -186,7 +187,8 @@ def health_checks(
     )
     warehouse = warehouse or _Recorded()
     now = datetime(2025, 11, 29, 14, tzinfo=UTC)
-    health.check_pipeline(_workspace(), warehouse, settings, spec, "id", spec.monitoring.thresholds, now)
+    facts = resolve(settings).pipelines[spec.name]
+    health.check_pipeline(_workspace(), warehouse, settings, facts, "id", spec.monitoring.thresholds, now)
     return warehouse.sent
 
 

@@ -48,7 +48,7 @@ from lakeflow.components.disaster_recovery import (
 from lakeflow.components.monitoring_dashboard import DashboardPipeline
 from lakeflow.components.pipeline_alerts import AlertScope, AlertThresholds
 from lakeflow.components.pipeline_schedule import FileArrivalArgs, ScheduleArgs
-from lakeflow.components.types import Channel, Cloud, Edition, EventLogTable, Severity
+from lakeflow.components.types import Channel, Cloud, Edition, EventLogTable, Severity, Tag
 from lakeflow.config.loader import NAMESPACE, StackSettings
 from lakeflow.config.models import (
     FAILURE_ALERTS,
@@ -59,13 +59,12 @@ from lakeflow.config.models import (
     PipelineSpec,
     Release,
     StackConfig,
-    alert_thresholds,
     monitoring_folder,
     upstream_tables,
 )
-from lakeflow.model.naming import physical_name, pipeline_tags
-from lakeflow.sql.queries import PipelineRef
-from lakeflow.sql.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_schema, snapshot_sql, snapshots
+from lakeflow.model.deployment import Deployment, PipelineFacts, resolve
+from lakeflow.model.naming import physical_name
+from lakeflow.sql.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_schema, snapshot_sql
 
 
 async def _let_registrations_run() -> None:
@@ -81,7 +80,10 @@ async def _let_registrations_run() -> None:
 
 
 async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]:
+    """The stack's components, from its resolved deployment (lakeflow.model.deployment): every
+    per-pipeline fact (names, tags, access, event log, thresholds, snapshots) is read from there."""
     cfg = settings.config
+    deployment = resolve(settings)
     routing = AlertRouting(
         "alert-routing",
         AlertRoutingArgs(
@@ -115,7 +117,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         folder_path=path,
         folder_id=folder.folder_id,
     )
-    policy_ids = _cost_guardrails(settings)
+    policy_ids = _cost_guardrails(deployment)
 
     # Pipeline notifications only take email addresses: the stack's failure list plus the P1 route's.
     failure_emails = list(dict.fromkeys([*cfg.failure_emails, *routing.emails(Severity.P1)]))
@@ -125,9 +127,10 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
 
     releases = _promotion_source(settings)
     pipelines: dict[str, DltPipeline | BlueGreenPipeline] = {}
-    for spec in settings.pipelines:
+    for facts in deployment.pipelines.values():
+        spec = facts.spec
         args = DltPipelineArgs(
-            name=physical_name(cfg, spec.name),
+            name=facts.physical_name,
             catalog=spec.catalog,
             schema=spec.schema_name,
             libraries=[_provider_shape(lib) for lib in spec.libraries],
@@ -138,14 +141,14 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             channel=Channel(spec.channel),
             edition=Edition(spec.edition),
             clusters=[_provider_shape(c) for c in spec.clusters],
-            configuration={**spec.configuration, **restore_configuration(spec, cfg)},
+            configuration={**spec.configuration, **restore_configuration(facts)},
             notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
-            run_as=spec.run_as_principal or cfg.run_as,
-            tags=pipeline_tags(cfg, spec),
-            viewers=[*cfg.viewers, *spec.granted("viewers")],
-            runners=[*cfg.runners, *spec.granted("runners")],
-            managers=[*cfg.managers, *spec.granted("managers")],
-            event_log=EventLogTable(*spec.event_log_table),
+            run_as=facts.run_as,
+            tags=dict(facts.tags),
+            viewers=list(facts.viewers),
+            runners=list(facts.runners),
+            managers=list(facts.managers),
+            event_log=facts.event_log,
             budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
             spot=Cloud(cfg.cloud) if cfg.spot_instances else None,
             settings=spec.provider_settings(),
@@ -160,7 +163,8 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
 
     schedules: dict[str, PipelineSchedule] = {}
     by_name = {spec.name: spec for spec in settings.pipelines}
-    for spec in settings.pipelines:
+    for facts in deployment.pipelines.values():
+        spec = facts.spec
         if spec.schedule is None:
             continue
         # One job per pipeline update: an upstream with a job of its own is not started here too;
@@ -170,7 +174,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         schedules[spec.name] = PipelineSchedule(
             spec.name,
             PipelineScheduleArgs(
-                job_name=physical_name(cfg, spec.name, "schedule"),
+                job_name=facts.schedule_job_name,
                 task_key=spec.name,
                 pipeline_id=pipelines[spec.name].pipeline_id,
                 schedule=_schedule_args(spec),
@@ -179,11 +183,11 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
                 upstream_tables=watched,
                 failure_emails=failure_emails,
-                run_as=spec.run_as_principal or cfg.run_as,
-                tags=pipeline_tags(cfg, spec),
-                viewers=[*cfg.viewers, *spec.granted("viewers")],
-                runners=[*cfg.runners, *spec.granted("runners")],
-                managers=[*cfg.managers, *spec.granted("managers")],
+                run_as=facts.run_as,
+                tags=dict(facts.tags),
+                viewers=list(facts.viewers),
+                runners=list(facts.runners),
+                managers=list(facts.managers),
                 failure_destinations=routing.webhook_ids(Severity.P1),
                 max_run_minutes=spec.monitoring.latency_objective_minutes,
                 streaming_backlog_seconds=spec.monitoring.streaming_backlog_seconds,
@@ -192,29 +196,20 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         )
         await _let_registrations_run()
 
-    refs = {
-        s.name: PipelineRef(
-            s.name,
-            cfg.environment,
-            ".".join(s.event_log_table),
-            slot=s.release.active if s.release else None,
-            continuous=s.continuous,
-        )
-        for s in settings.pipelines
-    }
+    refs = {name: facts.ref for name, facts in deployment.pipelines.items()}
     monitored = {
-        spec.name: WatchedPipeline(
-            spec.name,
-            refs[spec.name].event_log,
-            slot=refs[spec.name].slot,
-            continuous=refs[spec.name].continuous,
-            thresholds=AlertThresholds(**alert_thresholds(spec, by_name).model_dump()),
-            serverless=spec.serverless,
-            expectations=spec.serverless or spec.edition == "ADVANCED",
-            daily_limit_usd=spec.cost.daily_limit_usd,
-            monthly_budget_usd=spec.cost.monthly_budget_usd,
+        name: WatchedPipeline(
+            name,
+            facts.event_log_table,
+            slot=facts.live_slot,
+            continuous=facts.spec.continuous,
+            thresholds=AlertThresholds(**facts.thresholds.model_dump()),
+            serverless=facts.spec.serverless,
+            expectations=facts.spec.serverless or facts.spec.edition == "ADVANCED",
+            daily_limit_usd=facts.spec.cost.daily_limit_usd,
+            monthly_budget_usd=facts.spec.cost.monthly_budget_usd,
         )
-        for spec in settings.pipelines
+        for name, facts in deployment.pipelines.items()
     }
     # Event-log metrics: each pipeline's own alerts, reading its own log (docs/adr/0007), so a new
     # pipeline whose log does not exist yet blinds nobody else's. One turn of the loop after each
@@ -265,14 +260,14 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         ),
     )
 
-    snapshot_jobs = _disaster_recovery(settings, routing)
+    snapshot_jobs = _disaster_recovery(deployment, routing)
 
     pulumi.export(
         "pipelines",
         {
             name: {
                 "id": p.pipeline_id,
-                "name": physical_name(cfg, name),
+                "name": deployment.pipelines[name].physical_name,
                 "url": p.url,
                 "job_id": schedules[name].job_id if name in schedules else None,
                 "snapshot_job_id": snapshot_jobs[name].job.id if name in snapshot_jobs else None,
@@ -314,7 +309,7 @@ def _blue_green_args(
     for slot, s in release.slots.items():
         repo_path = f"/Repos/{physical_name(cfg, 'lakeflow')}/{spec.name}_{slot}"
         schema = spec.slot_schema(slot)
-        configuration = dict(base.configuration)
+        configuration = dict(base.configuration or {})
         if s.canary_percent is not None:
             configuration[release.canary_filter_key] = canary_filter(release.canary_column, s.canary_percent)
         slots.append(
@@ -328,7 +323,7 @@ def _blue_green_args(
                     configuration=configuration,
                     event_log=EventLogTable(*spec.event_log_of(schema)),
                     # Retired: the policy that protects production data lets this one go.
-                    tags={**base.tags, "Slot": slot, **({"Retired": "true"} if s.retired else {})},
+                    tags={**(base.tags or {}), Tag.SLOT: slot, **({Tag.RETIRED: "true"} if s.retired else {})},
                     import_id=s.import_id,
                 ),
                 repo_path=repo_path,
@@ -350,11 +345,11 @@ def _blue_green_args(
     )
 
 
-def restore_configuration(spec: PipelineSpec, cfg: StackConfig) -> dict[str, str]:
+def restore_configuration(facts: PipelineFacts) -> dict[str, str]:
     """`lakeflow.dr.restore.<table>` = its restore table, for each critical streaming table of a
     stack that takes snapshots: on a full refresh the pipeline's code refills the table from there
     when it exists (docs/adr/0006). Constant, so a restore changes nothing Pulumi manages."""
-    return {f"{RESTORE_CONFIG}{s.table}": s.restore_name for s in snapshots(spec, cfg) if s.kind == "streaming_table"}
+    return {f"{RESTORE_CONFIG}{s.table}": s.restore_name for s in facts.snapshots if s.kind == "streaming_table"}
 
 
 def canary_filter(column: str, percent: int) -> str:
@@ -442,10 +437,10 @@ def _releases_output(settings: StackSettings, pipelines: Mapping[str, Any]) -> d
     return out
 
 
-def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[str, PipelineSnapshots]:
+def _disaster_recovery(deployment: Deployment, routing: AlertRouting) -> dict[str, PipelineSnapshots]:
     """Guide 10: a snapshot job per pipeline with critical tables, the schemas they write to, and
     the configuration backup. Only in stacks with disasterRecovery (staging and prod)."""
-    cfg = settings.config
+    settings, cfg = deployment.settings, deployment.config
     if not cfg.disaster_recovery:
         return {}
     assert cfg.dr_catalog is not None  # the loader requires it with disasterRecovery
@@ -456,7 +451,7 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
             schemas=[SnapshotSchema(*snapshot_schema(s, cfg)) for s in with_dr],
             backup_catalog=cfg.dr_catalog,
             backup_schema=physical_name(cfg, "lakeflow_backup"),
-            backup_document=backup_document(settings),
+            backup_document=backup_document(deployment),
             backup_file_name=f"{settings.project}.{settings.stack}.json",
             writer=cfg.run_as,
             readers=cfg.managers,
@@ -466,13 +461,14 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
     jobs: dict[str, PipelineSnapshots] = {}
     for spec in with_dr:
         assert spec.dr is not None
+        facts = deployment.pipelines[spec.name]
         schedule = snapshot_schedule(spec, cfg)
         jobs[spec.name] = PipelineSnapshots(
             spec.name,
             PipelineSnapshotsArgs(
                 job_name=physical_name(cfg, spec.name, "dr_snapshot"),
                 warehouse_id=cfg.dr_warehouse_id or cfg.warehouse_id,
-                tasks=[SnapshotTask(s.table, snapshot_sql(s, spec.dr)) for s in snapshots(spec, cfg)],
+                tasks=[SnapshotTask(s.table, snapshot_sql(s, spec.dr)) for s in facts.snapshots],
                 cron=schedule.cron,
                 timezone=schedule.timezone,
                 pause_status=cfg.schedule_pause_status,
@@ -483,7 +479,7 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
                 failure_emails=routing.emails(Severity.P2),
                 failure_destinations=routing.webhook_ids(Severity.P2),
                 run_as=cfg.run_as,
-                tags=pipeline_tags(cfg, spec),
+                tags=dict(facts.tags),
                 viewers=[*cfg.viewers, *spec.viewers],
                 runners=[*cfg.runners, *spec.runners],
                 managers=[*cfg.managers, *spec.managers],
@@ -493,9 +489,10 @@ def _disaster_recovery(settings: StackSettings, routing: AlertRouting) -> dict[s
     return jobs
 
 
-def backup_document(settings: StackSettings) -> dict:
+def backup_document(deployment: Deployment) -> dict:
     """The resolved settings of the stack (guide 10.2 step 1), without credentials: enough to
     redeploy every pipeline as this stack declares it, should the repository be unavailable."""
+    settings = deployment.settings
     config = settings.config.model_dump(mode="json", by_alias=True, exclude_none=True)
     secrets = sorted(k for k in SECRET_KEYS if config.pop(k, None) is not None)
     return {
@@ -504,20 +501,20 @@ def backup_document(settings: StackSettings) -> dict:
         "config": config,
         "secrets_not_backed_up": secrets,
         "pipelines": {
-            spec.name: {
-                "physical_name": physical_name(settings.config, spec.name),
-                "file": settings.sources[spec.name],
-                "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            name: {
+                "physical_name": facts.physical_name,
+                "file": settings.sources[name],
+                "spec": facts.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
             }
-            for spec in settings.pipelines
+            for name, facts in deployment.pipelines.items()
         },
     }
 
 
-def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
+def _cost_guardrails(deployment: Deployment) -> dict[str, pulumi.Output[str]]:
     """Budgets and budget policies, through an account-level provider; budget policy id per
     serverless pipeline. Without account configuration they are skipped, and the run says so."""
-    cfg = settings.config
+    settings, cfg = deployment.settings, deployment.config
     if cfg.account_id is None or cfg.workspace_id is None:
         serverless = [s.name for s in settings.pipelines if s.serverless]
         pulumi.log.warn(
@@ -542,14 +539,14 @@ def _cost_guardrails(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
             emails=cfg.budget_emails or cfg.alert_emails,
             pipelines=[
                 PipelineCost(
-                    pipeline=s.name,
-                    display_name=physical_name(cfg, s.name),
-                    tags=pipeline_tags(cfg, s),
-                    monthly_budget_usd=s.cost.monthly_budget_usd,
+                    pipeline=name,
+                    display_name=facts.physical_name,
+                    tags=dict(facts.tags),
+                    monthly_budget_usd=facts.spec.cost.monthly_budget_usd,
                     # A pipeline that names its own budget policy needs none made for it.
-                    serverless=s.serverless and s.budget_policy_id is None,
+                    serverless=facts.spec.serverless and facts.spec.budget_policy_id is None,
                 )
-                for s in settings.pipelines
+                for name, facts in deployment.pipelines.items()
             ],
             policy_users=list(
                 dict.fromkeys(p for p in [cfg.run_as, *(s.run_as_principal for s in settings.pipelines)] if p)

@@ -68,7 +68,7 @@ def test_the_policy_pack_gives_the_same_violations_under_the_real_engine(engine,
 
 
 def test_the_committed_replacement_table_is_what_the_built_provider_says(engine):
-    committed = (ROOT / "offline" / "force_new.json").read_text()
+    committed = (ROOT / "src" / "lakeflow" / "offline" / "force_new.json").read_text()
     assert committed == force_new_json(engine), "run: python -m engine.build --write-force-new"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
+from lakeflow.components.types import EventLogTable
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, StackConfig, Thresholds, alert_thresholds
 from lakeflow.model.naming import physical_name, pipeline_tags
@@ -37,8 +38,8 @@ class PipelineFacts:
     viewers: tuple[str, ...]
     runners: tuple[str, ...]
     managers: tuple[str, ...]
-    event_log_table: str
-    """`catalog.schema.table` of the live pipeline's event log."""
+    event_log: EventLogTable
+    """The live pipeline's event log (the active slot's, for a blue/green one)."""
     live_slot: str | None
     """The active slot of a blue/green pipeline; None for a plain one."""
     ref: PipelineRef
@@ -52,6 +53,11 @@ class PipelineFacts:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def event_log_table(self) -> str:
+        """`catalog.schema.table` of the live event log."""
+        return self.event_log.full_name
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def resolve(settings: StackSettings) -> Deployment:
     facts = {}
     for spec in settings.pipelines:
         live_slot = spec.release.active if spec.release else None
-        event_log = ".".join(spec.event_log_table)
+        event_log = EventLogTable(*spec.event_log_table)
         facts[spec.name] = PipelineFacts(
             spec=spec,
             physical_name=physical_name(cfg, spec.name),
@@ -94,9 +100,11 @@ def resolve(settings: StackSettings) -> Deployment:
             viewers=(*cfg.viewers, *spec.granted("viewers")),
             runners=(*cfg.runners, *spec.granted("runners")),
             managers=(*cfg.managers, *spec.granted("managers")),
-            event_log_table=event_log,
+            event_log=event_log,
             live_slot=live_slot,
-            ref=PipelineRef(spec.name, cfg.environment, event_log, slot=live_slot, continuous=spec.continuous),
+            ref=PipelineRef(
+                spec.name, cfg.environment, event_log.full_name, slot=live_slot, continuous=spec.continuous
+            ),
             thresholds=alert_thresholds(spec, by_name),
             snapshots=tuple(snapshots(spec, cfg)),
         )

@@ -159,6 +159,7 @@ from lakeflow.config.input_files import FileRefused, read_text
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import Capacity
 from lakeflow.config.project import project_root
+from lakeflow.model.deployment import resolve
 from lakeflow.sql.queries import PipelineRef, _string, _table, pipeline_clusters
 
 ROOT = project_root()
@@ -545,16 +546,7 @@ ORDER BY r.pipeline, r.month
 
 def stack_history_query(settings: StackSettings, months: int = 3) -> str:
     """`history_query` for the stack's pipelines on classic compute (the live slot of a blue/green one)."""
-    refs = [
-        PipelineRef(
-            spec.name,
-            settings.config.environment,
-            ".".join(spec.event_log_table),
-            slot=spec.release.active if spec.release else None,
-        )
-        for spec in settings.pipelines
-        if not spec.serverless
-    ]
+    refs = [facts.ref for facts in resolve(settings).pipelines.values() if not facts.spec.serverless]
     if not refs:
         raise HistoryError(f"stack {settings.stack!r} has no pipeline on classic compute: no HISTORY to export")
     return history_query(refs, settings.config.environment, months)

@@ -33,8 +33,8 @@ from lakeflow.config.input_files import FileRefused, read_outputs
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, upstream_tables
 from lakeflow.config.project import project_root
-from lakeflow.model.naming import physical_name
-from lakeflow.sql.snapshots import RESTORE_CONFIG, TIMESTAMP, Snapshot, as_of, restore_sql, snapshots
+from lakeflow.model.deployment import resolve
+from lakeflow.sql.snapshots import RESTORE_CONFIG, TIMESTAMP, Snapshot, as_of, restore_sql
 
 ROOT = project_root()
 
@@ -74,10 +74,12 @@ def restore_plan(
 ) -> RestorePlan:
     cfg, stack = settings.config, settings.stack
     problems: list[str] = []
-    names = [p.name for p in settings.pipelines]
-    if pipeline not in names:
-        raise RestoreError([f"PIPELINE={pipeline}: not a pipeline of stack {stack!r} (pipelines: {', '.join(names)})"])
-    spec = settings.pipeline(pipeline)
+    deployment = resolve(settings)
+    if pipeline not in deployment.pipelines:
+        names = ", ".join(deployment.pipelines)
+        raise RestoreError([f"PIPELINE={pipeline}: not a pipeline of stack {stack!r} (pipelines: {names})"])
+    facts = deployment.pipelines[pipeline]
+    spec = facts.spec
     if not cfg.disaster_recovery:
         problems.append(
             f"STACK={stack}: takes no snapshots (lakeflow:disasterRecovery is not true); "
@@ -91,7 +93,7 @@ def restore_plan(
     if problems:
         raise RestoreError(problems)
     assert spec.dr is not None
-    chosen = snapshots(spec, cfg)
+    chosen = list(facts.snapshots)
     critical = [s.table for s in chosen]
     if table is not None:
         chosen = [s for s in chosen if s.table == table]
@@ -115,7 +117,7 @@ def restore_plan(
     plan = RestorePlan(
         stack=stack,
         pipeline=pipeline,
-        physical_name=physical_name(cfg, pipeline),
+        physical_name=facts.physical_name,
         retention_days=spec.dr.retention_days,
         snapshots=[asdict(s) for s in chosen],
     )

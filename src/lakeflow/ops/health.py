@@ -51,14 +51,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from lakeflow.components.alerting import Metric
+from lakeflow.components.pipeline_alerts import PIPELINE_METRICS, AlertThresholds
 from lakeflow.components.types import PauseStatus
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, Thresholds, alert_thresholds, schedule_period_minutes
 from lakeflow.config.project import project_root
+from lakeflow.model.deployment import PipelineFacts, resolve
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError
-from lakeflow.sql import queries
 from lakeflow.sql.queries import PipelineRef
 
 ROOT = project_root()
@@ -148,82 +150,89 @@ class Report:
 
 @dataclass(frozen=True)
 class _Metric:
-    """One event-log / system-table metric: the alert's query and column, and its threshold."""
+    """One event-log / system-table metric as `make health` reports it. The rule (the query, its
+    column, the threshold setting and which side of it is bad, the runbook) is the alerts' own
+    catalog entry (lakeflow.components.pipeline_alerts.PIPELINE_METRICS); only the wording is here."""
 
     check: str
-    query: Callable[[PipelineRef], str]
-    column: str
+    """The name health reports it under."""
+    catalog_id: str
     unit: str
-    threshold: Callable[[Thresholds], float]
-    bad_when: str
     measured: str
     """What the number is, over which window (shown with every value)."""
     no_data: str
     """Why a NULL (nothing in the window) is no incident."""
-    advice: str
-    """What to do when the threshold is crossed (guide 5.2), and the runbook."""
+    action: str
+    """What to do when the threshold is crossed (guide 5.2); its runbook follows."""
+
+    @property
+    def _entry(self) -> tuple[Metric, Callable[[PipelineRef], str], Callable[[AlertThresholds], float]]:
+        return _CATALOG[self.catalog_id]
+
+    @property
+    def column(self) -> str:
+        return self._entry[0].column
+
+    @property
+    def bad_when(self) -> str:
+        return {"GREATER_THAN": "above", "LESS_THAN": "below"}[self._entry[0].operator]
+
+    @property
+    def advice(self) -> str:
+        return f"{self.action}; docs/runbooks/{self._entry[0].runbook}"
+
+    def query(self, ref: PipelineRef) -> str:
+        return self._entry[1](ref)
+
+    def threshold(self, thresholds: Thresholds) -> float:
+        return self._entry[2](AlertThresholds(**thresholds.model_dump()))
 
 
-# Same query, column and threshold as lakeflow.components.pipeline_alerts.PIPELINE_METRICS (a test holds them equal).
+_CATALOG = {metric.id: (metric, query, threshold) for metric, query, threshold in PIPELINE_METRICS}
 PROCESSING_LAG = _Metric(
     "processing_lag",
-    queries.processing_lag_minutes,
-    "lag_minutes",
+    "processing-lag",
     "minutes",
-    lambda t: t.processing_lag_minutes,
-    "above",
     "since the last successful progress",
     "event log empty: no successful progress recorded",
-    "consider scaling up the cluster; docs/runbooks/processing-lag.md",
+    "consider scaling up the cluster",
 )
 _NO_ROWS = "no data in window: {what} in the last {window} (event log empty for the window)"
 _NO_NODES = "no data in window: no node records in the last 30 min (not running, or not yet in system tables)"
 QUALITY_METRICS = (
     _Metric(
         "drop_rate",
-        queries.drop_rate,
-        "drop_rate",
+        "drop-rate",
         "ratio",
-        lambda t: t.drop_rate,
-        "above",
         "records dropped by expectations, last 24 h",
         _NO_ROWS.format(what="no records processed", window="24 h"),
-        "review the source data quality; docs/runbooks/data-quality.md",
+        "review the source data quality",
     ),
     _Metric(
         "expectation_pass_rate",
-        queries.expectation_pass_rate,
-        "pass_rate",
+        "expectation-pass-rate",
         "ratio",
-        lambda t: t.expectation_pass_rate,
-        "below",
         "expectation checks passed, last 24 h",
         _NO_ROWS.format(what="no expectation evaluated", window="24 h"),
-        "review the source data quality; docs/runbooks/data-quality.md",
+        "review the source data quality",
     ),
 )
 RESOURCE_METRICS = (
     _Metric(
         "cpu",
-        queries.cpu_utilization,
-        "cpu_percent",
+        "cpu-utilization",
         "percent",
-        lambda t: t.cpu_percent,
-        "above",
         "average CPU of the pipeline's nodes, last 30 min",
         _NO_NODES,
-        "CPU saturated: consider a larger cluster; docs/runbooks/resource-pressure.md",
+        "CPU saturated: consider a larger cluster",
     ),
     _Metric(
         "memory",
-        queries.memory_utilization,
-        "memory_percent",
+        "memory-utilization",
         "percent",
-        lambda t: t.memory_percent,
-        "above",
         "average memory of the pipeline's nodes, last 30 min",
         _NO_NODES,
-        "memory pressure: increase executor memory; docs/runbooks/resource-pressure.md",
+        "memory pressure: increase executor memory",
     ),
 )
 _RUNNING_SOON = {"STARTING", "RECOVERING", "DEPLOYING", "RESETTING"}
@@ -276,16 +285,16 @@ def check_stack(
     """Every pipeline of `ids` (logical name -> id), checked at `now`. With `whole_stack`, a declared
     pipeline missing from `ids` (not deployed, or stale outputs) is reported too."""
     warehouse = _Warehouse(w, settings.config.warehouse_id)
-    declared = {p.name: p for p in settings.pipelines}
+    declared = resolve(settings).pipelines
     results = []
     for name, pipeline_id in ids.items():
-        spec = declared.get(name)
-        if spec is None:
+        facts = declared.get(name)
+        if facts is None:
             why = "in the stack's outputs but not in pipelines/: removed from the code? not checked"
             results.append(PipelineHealth(name, pipeline_id, checks=[_problem("declared", Status.WARNING, why)]))
             continue
-        thresholds = _thresholds(spec.monitoring.thresholds, overrides or {})
-        results.append(check_pipeline(w, warehouse, settings, spec, pipeline_id, thresholds, now))
+        thresholds = _thresholds(facts.spec.monitoring.thresholds, overrides or {})
+        results.append(check_pipeline(w, warehouse, settings, facts, pipeline_id, thresholds, now))
     for name in declared:
         if whole_stack and name not in ids:
             why = f"not in the stack's outputs: not deployed yet? (pulumi up --stack {settings.stack})"
@@ -301,11 +310,13 @@ def check_pipeline(
     w: Any,
     warehouse: _Warehouse,
     settings: StackSettings,
-    spec: PipelineSpec,
+    facts: PipelineFacts,
     pipeline_id: str,
     thresholds: Thresholds,
     now: datetime,
 ) -> PipelineHealth:
+    """One pipeline, judged by `thresholds` (its file's, unless `--threshold` overrides some)."""
+    spec = facts.spec
     result = PipelineHealth(spec.name, pipeline_id)
     try:
         pipeline = _read(lambda: w.pipelines.get(pipeline_id=pipeline_id), f"pipeline {spec.name} ({pipeline_id})")
@@ -320,19 +331,18 @@ def check_pipeline(
     result.checks.append(_state_check(spec, state, pipeline, updates, now))
     result.checks.append(_freshness_check(settings, spec, state, updates, now))
 
-    ref = PipelineRef(
-        spec.name,
-        settings.config.environment,
-        ".".join(spec.event_log_table),
-        slot=spec.release.active if spec.release else None,
-        continuous=spec.continuous,
-    )
-    # The alerts' rule (settings.models.alert_thresholds), on these thresholds; a pipeline with no
-    # fixed period (file arrival, a paused schedule, started by hand) has no lag to judge here.
+    ref = facts.ref
+    # What the alerts judge by (the deployment's thresholds, the schedule allowance included); with
+    # overridden thresholds, the same rule (config.models.alert_thresholds) on those. A pipeline with
+    # no fixed period (file arrival, a paused schedule, started by hand) has no lag to judge here.
     period, why = _schedule_period(settings, spec)
-    judged = alert_thresholds(
-        spec.model_copy(update={"monitoring": spec.monitoring.model_copy(update={"thresholds": thresholds})}),
-        {p.name: p for p in settings.pipelines},
+    judged = (
+        facts.thresholds
+        if thresholds == spec.monitoring.thresholds
+        else alert_thresholds(
+            spec.model_copy(update={"monitoring": spec.monitoring.model_copy(update={"thresholds": thresholds})}),
+            {p.name: p for p in settings.pipelines},
+        )
     )
     lag_limit: float | None = None
     lag_note = ""
