@@ -118,6 +118,7 @@ class Sandbox:
         env.update(
             PATH=f"{engine.bin}{os.pathsep}{env.get('PATH', '')}",
             PULUMI_HOME=str(home),
+            PYTHONPATH=str(self.code),
             PULUMI_BACKEND_URL=f"file://{self.dir / 'state'}",
             PULUMI_CONFIG_PASSPHRASE=secrets.token_hex(16),
             PULUMI_SKIP_UPDATE_CHECK="true",
@@ -136,6 +137,11 @@ class Sandbox:
         """Run the program, pipeline files and stack files of `root` from now on (a changed copy
         of the project, say). Stacks already created keep their secrets salt and the config the
         sandbox set on them."""
+        # The program runs with the code of `root` (its `src`), not whatever `lakeflow` the
+        # virtualenv has installed: a base and a changed checkout each run their own.
+        self.code = root / "src"
+        if hasattr(self, "env"):
+            self.env["PYTHONPATH"] = str(self.code)
         salts = {}
         for stack in self._config:
             text = (self.project / f"Pulumi.{stack}.yaml").read_text()

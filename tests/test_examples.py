@@ -67,3 +67,17 @@ def test_pipeline_with_alerts() -> None:
     }
 
     assert plan.outputs.keys() == {"pipeline_id", "job_id"}
+
+
+def test_the_readme_snippet_plans_as_written() -> None:
+    """README.md's "The components in your own program" snippet, run as a program: it registers a
+    pipeline and its schedule job, with no schema error (string enums and plain dicts accepted)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### The components in your own program", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    plan = record("readme", "test", {}, set(), lambda: exec(compile(code, "README.md", "exec"), {}))
+    assert plan.schema_errors == [] and plan.warnings == []
+    (pipeline,) = by_type(plan, "Pipeline")
+    (job,) = by_type(plan, "Job")
+    assert pipeline["inputs"]["name"] == "orders_pipeline"
+    assert job["inputs"]["schedule"]["quartzCronExpression"] == "0 0 6 * * ?"
