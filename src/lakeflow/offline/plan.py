@@ -18,7 +18,7 @@ from typing import Any
 
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_outputs, write_text
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser, project_root
 from lakeflow.offline.records import ResourceRecord
 from lakeflow.sql.queries import breach_conditions
 
@@ -108,8 +108,7 @@ def _references(items: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    parser = command_parser("plan", __doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="also write the plan as JSON to PATH")
     parser.add_argument(
         "--reference",
@@ -118,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ORG/PROJECT/STACK=FILE",
         help="outputs of a referenced stack (pulumi stack output --json); default: its offline plan",
     )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     # As an update after a deployment sees it (placeholder ids): the agreement tests' base state.
     parser.add_argument("--deployed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

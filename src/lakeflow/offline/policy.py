@@ -8,7 +8,6 @@ Exit 1 when a mandatory policy is violated; advisory findings are printed and do
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,11 +27,9 @@ from pulumi_policy import (
 
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_plan, read_policy_config
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.offline.records import PlanRecord, ResourceRecord
 from lakeflow.policy.rules import POLICIES
-
-ROOT = project_root()
 
 
 @dataclass(frozen=True)
@@ -115,8 +112,7 @@ def _options(r: ResourceRecord) -> PolicyResourceOptions:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.plan import plan_stack, refused
 
-    parser = argparse.ArgumentParser(prog="make policy", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
+    parser = command_parser("policy", __doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="policy pack config (default: policy/config/<stack>.json)")
     parser.add_argument(
         "--plan",
@@ -124,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="judge this saved plan (make plan JSON=...) instead of planning the stack: the pull-request judge",
     )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     config_path = args.config or args.root / "policy" / "config" / f"{args.stack}.json"

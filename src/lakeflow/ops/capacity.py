@@ -142,7 +142,6 @@ its names (one `flow_rows` branch per pipeline, joined by UNION ALL).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import itertools
@@ -158,11 +157,10 @@ from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_text
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import Capacity
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.model.deployment import resolve
 from lakeflow.sql.queries import PipelineRef, _string, _table, pipeline_clusters
 
-ROOT = project_root()
 HISTORY_COLUMNS = ("pipeline", "month", "rows_processed", "avg_workers", "run_hours", "dbus", "list_cost_usd")
 
 # Plausible ranges: outside the outer bounds an error, outside the inner ones a warning.
@@ -558,8 +556,7 @@ def stack_history_query(settings: StackSettings, months: int = 3) -> str:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make capacity", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
+    parser = command_parser("capacity", __doc__.splitlines()[0])
     parser.add_argument("--growth", type=float, help="monthly growth as a fraction: 0.1 is +10 %% a month")
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument("--history", type=Path, help="CSV of monthly metrics exported from system tables")
@@ -567,7 +564,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--history-sql", action="store_true", help="print the SQL that exports HISTORY for the stack's pipelines"
     )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         settings = load_stack(args.root, args.stack)

@@ -18,7 +18,6 @@ and the non-critical tables.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shlex
@@ -32,11 +31,9 @@ from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.input_files import FileRefused, read_outputs
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, upstream_tables
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.model.deployment import resolve
 from lakeflow.sql.snapshots import RESTORE_CONFIG, TIMESTAMP, Snapshot, as_of, restore_sql
-
-ROOT = project_root()
 
 
 @dataclass(frozen=True)
@@ -371,15 +368,13 @@ def _sql_lines(statement: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make dr-restore", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="prod")
+    parser = command_parser("dr-restore", __doc__.splitlines()[0], stack="prod")
     parser.add_argument("--pipeline", required=True)
     parser.add_argument("--table")
     parser.add_argument("--version", type=int)
     parser.add_argument("--timestamp")
     parser.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json` of the stack")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         settings = load_stack(args.root, args.stack)

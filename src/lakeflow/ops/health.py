@@ -57,13 +57,12 @@ from lakeflow.components.types import PauseStatus
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, Thresholds, alert_thresholds, schedule_period_minutes
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.model.deployment import PipelineFacts, resolve
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, OpsError
 from lakeflow.sql.queries import PipelineRef
 
-ROOT = project_root()
 UPDATE_PAGES = 4  # list-updates pages (25 updates each) searched for the last COMPLETED update
 SQL_TIMEOUT_SECONDS = 120
 
@@ -643,8 +642,7 @@ def _now(text: str | None) -> datetime:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make health", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
+    parser = command_parser("health", __doc__.splitlines()[0])
     parser.add_argument("--pipeline", help="check this pipeline only")
     parser.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json` of the stack")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -653,7 +651,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     workspace.add_connection_options(parser)
     parser.add_argument("--now", help=argparse.SUPPRESS)  # tests: the time ages are measured at
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         bounds = workspace.connection_timeouts(args)

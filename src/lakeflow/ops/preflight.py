@@ -58,7 +58,6 @@ configuration error: one line on stderr, within seconds). Nothing is changed: ev
 
 from __future__ import annotations
 
-import argparse
 import json
 import posixpath
 import re
@@ -74,13 +73,12 @@ from urllib.parse import urlparse
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import Library, monitoring_folder
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.model.naming import physical_name
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_ERROR, EXIT_OK, EXIT_WARNING, OpsError
 from lakeflow.sql.names import quoted
 
-ROOT = project_root()
 EFFECTIVE_PAGES = 20  # pages of effective permissions read per securable (a page may be empty; the token ends it)
 
 
@@ -1077,11 +1075,9 @@ def render(report: Report, verbose: bool = False) -> str:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make preflight", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev")
+    parser = command_parser("preflight", __doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     workspace.add_connection_options(parser)
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         bounds = workspace.connection_timeouts(args)

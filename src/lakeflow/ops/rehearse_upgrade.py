@@ -29,7 +29,6 @@ created. `--verbose` prints the whole text of errors.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import re
 import secrets
@@ -41,13 +40,12 @@ from pathlib import Path
 from typing import Any
 
 from lakeflow.config.errors import ConfigErrors
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.ops import workspace
 from lakeflow.ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from lakeflow.ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
 from lakeflow.sql.names import quoted
 
-ROOT = project_root()
 MAX_NAME = 255
 """The longest Unity Catalog name."""
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
@@ -207,14 +205,12 @@ def render(r: Rehearsal) -> str:
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make rehearse-upgrade", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="staging")
+    parser = command_parser("rehearse-upgrade", __doc__.splitlines()[0], stack="staging")
     parser.add_argument("--pipeline", required=True)
     parser.add_argument("--channel", default="PREVIEW", choices=["PREVIEW", "CURRENT"])
     parser.add_argument("--timeout-minutes", type=int, default=120)
     parser.add_argument("--outputs", type=Path)
     workspace.add_connection_options(parser)
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     rehearsal = None
     try:

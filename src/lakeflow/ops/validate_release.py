@@ -56,7 +56,6 @@ update starts.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -71,7 +70,7 @@ from typing import Any
 from lakeflow.config.errors import ConfigErrors, did_you_mean
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec
-from lakeflow.config.project import project_root
+from lakeflow.config.project import command_parser
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import (
     EXIT_ERROR,
@@ -87,7 +86,6 @@ from lakeflow.ops.workspace import (
 from lakeflow.sql.names import quoted
 from lakeflow.sql.queries import PipelineRef, drop_rate, expectation_pass_rate
 
-ROOT = project_root()
 EXIT_PASSED, EXIT_FAILED = 0, 1
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
 PASS, FAIL, NA = "pass", "FAIL", "n/a"
@@ -577,8 +575,7 @@ def validate(
 def main(argv: list[str] | None = None) -> int:
     from lakeflow.offline.stack_file import load_stack
 
-    parser = argparse.ArgumentParser(prog="make validate-release", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", required=True)
+    parser = command_parser("validate-release", __doc__.splitlines()[0], stack=None)
     parser.add_argument("--pipeline", default="")
     parser.add_argument("--slot", help="a blue/green slot (default: the live pipeline)")
     parser.add_argument("--refresh", choices=REFRESH_KINDS, default="incremental")
@@ -589,7 +586,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json` of the stack")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     workspace.add_connection_options(parser)
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     def fail(message: str | OpsError) -> int:
