@@ -4,10 +4,13 @@ plugin from Go modules, into a cache keyed by everything that goes into them.
     engine/cli/       go.mod + go.sum: the CLI (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) and
                       our language host (pulumi-language-python/); the runner script
                       pulumi-language-python-exec comes from the same sdk/v3 module
+    engine/yaml/      go.mod + go.sum: the Pulumi YAML language host (github.com/pulumi/pulumi-yaml's
+                      cmd/pulumi-language-yaml), against the CLI's pkg/v3 and sdk/v3 release: YAML
+                      programs use the component package (examples/yaml_program)
     engine/provider/  go.mod + go.sum: pulumi-resource-databricks (main.go), its shim module
 
 The cache entry is `<cache>/<key>/` with `bin/` (pulumi, pulumi-language-python,
-pulumi-language-python-exec) and `plugins/resource-databricks-v<version>/` (the provider binary,
+pulumi-language-python-exec, pulumi-language-yaml) and `plugins/resource-databricks-v<version>/` (the provider binary,
 schema.json, bridge-metadata.json and facts.json: what the provider's schema says forces
 replacement and is computed, per resource type), laid out as PULUMI_HOME/plugins expects. The key hashes the
 Go sources, go.mod/go.sum, the versions and `go version`, so a second build with nothing changed
@@ -40,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLI_MODULE = ROOT / "engine" / "cli"
 PROVIDER_MODULE = ROOT / "engine" / "provider"
+YAML_MODULE = ROOT / "engine" / "yaml"
+PULUMI_YAML = "github.com/pulumi/pulumi-yaml"
 PULUMI_PKG = "github.com/pulumi/pulumi/pkg/v3"
 PULUMI_SDK = "github.com/pulumi/pulumi/sdk/v3"
 
@@ -68,12 +73,24 @@ class Engine:
     def plugins(self) -> Path:
         return self.dir / "plugins"
 
+    @property
+    def yaml_language_host(self) -> Path:
+        return self.bin / "pulumi-language-yaml"
+
 
 def cli_version() -> str:
     """The Pulumi release engine/cli/go.mod requires (pkg/v3 and sdk/v3 move together)."""
     match = re.search(rf"^\s*{re.escape(PULUMI_PKG)} (v\S+)", (CLI_MODULE / "go.mod").read_text(), re.M)
     if not match:
         raise BuildError(f"engine/cli/go.mod does not require {PULUMI_PKG}")
+    return match.group(1)
+
+
+def yaml_version() -> str:
+    """The pulumi-yaml release engine/yaml/go.mod requires (its language host is built from it)."""
+    match = re.search(rf"^\s*{re.escape(PULUMI_YAML)} (v\S+)", (YAML_MODULE / "go.mod").read_text(), re.M)
+    if not match:
+        raise BuildError(f"engine/yaml/go.mod does not require {PULUMI_YAML}")
     return match.group(1)
 
 
@@ -105,11 +122,11 @@ def _go(*args: str, cwd: Path) -> str:
 
 def cache_key() -> str:
     digest = hashlib.sha256()
-    for module in (CLI_MODULE, PROVIDER_MODULE):
+    for module in (CLI_MODULE, YAML_MODULE, PROVIDER_MODULE):
         for path in sorted(module.rglob("*")):
             if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
                 digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(f"{cli_version()} {provider_version()} ".encode())
+    digest.update(f"{cli_version()} {yaml_version()} {provider_version()} ".encode())
     digest.update(_go("env", "GOVERSION", cwd=ROOT).encode())
     return digest.hexdigest()[:16]
 
@@ -137,6 +154,12 @@ def build(log=print) -> Engine:
         plugin_dir = work / "plugins" / f"resource-databricks-v{engine.provider_version}"
         plugin_dir.mkdir(parents=True)
         ldflag = f"-X {PULUMI_SDK}/go/common/version.Version={engine.cli_version}"
+        yaml_pulumi = re.findall(rf"^\s*{re.escape(PULUMI_PKG)} (v\S+)", (YAML_MODULE / "go.mod").read_text(), re.M)
+        if yaml_pulumi != [engine.cli_version]:
+            raise BuildError(
+                f"engine/yaml/go.mod must require {PULUMI_PKG} {engine.cli_version}, as engine/cli does "
+                f"(it requires {yaml_pulumi or 'none'}): the YAML language host goes with that CLI"
+            )
         steps = {
             "pulumi CLI": (
                 [
@@ -161,6 +184,18 @@ def build(log=print) -> Engine:
                     "./pulumi-language-python",
                 ],
                 CLI_MODULE,
+            ),
+            "yaml language host": (
+                [
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    f"-s -w {ldflag} -X {PULUMI_YAML}/pkg/version.Version={yaml_version()}",
+                    "-o",
+                    str(bin_dir / "pulumi-language-yaml"),
+                    f"{PULUMI_YAML}/cmd/pulumi-language-yaml",
+                ],
+                YAML_MODULE,
             ),
             "databricks provider": (
                 [
@@ -204,7 +239,12 @@ def build(log=print) -> Engine:
         )
         if facts.returncode != 0:
             raise BuildError(f"reading the provider's schema facts failed:\n{facts.stderr[-3000:]}")
-        manifest = {"cli": engine.cli_version, "databricks": engine.provider_version, "key": engine.dir.name}
+        manifest = {
+            "cli": engine.cli_version,
+            "yaml": yaml_version(),
+            "databricks": engine.provider_version,
+            "key": engine.dir.name,
+        }
         (work / "engine.json").write_text(json.dumps(manifest, indent=2) + "\n")
         try:
             work.rename(engine.dir)
