@@ -144,6 +144,16 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
     return {stack: found[stack] for stack in STACKS}
 
 
+@pytest.fixture(scope="session")
+def dev_without_invoice_ingest(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    """The offline plan of dev once invoice_ingest's pipeline file is removed (the everyday destroy the
+    data-loss guard refuses), computed once per worker: its tests compare it with `plans["dev"]`."""
+    root = tmp_path_factory.mktemp("without-invoice-ingest")
+    copy_project(root)
+    (root / "pipelines" / "invoice_ingest.yaml").unlink()
+    return plan_stack("dev", root)
+
+
 def by_type(plan: Plan, short_type: str) -> list[dict[str, Any]]:
     return [r for r in plan.resources if r["type"].rsplit(":", 1)[-1] == short_type]
 

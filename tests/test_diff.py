@@ -114,20 +114,18 @@ def test_removing_a_pipeline_deletes_it_and_the_guard_refuses(project, plans):
     assert any("protected Pipeline would be deleted" in v.reason for v in d.violations)
 
 
-def test_an_unprotected_pipeline_is_still_guarded_because_it_holds_data(project):
-    before = plan_json(project, "dev")
-    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
-    d = diff_plans(before, plan_json(project, "dev"))
+def test_an_unprotected_pipeline_is_still_guarded_because_it_holds_data(plans, dev_without_invoice_ingest):
+    before = plans["dev"].to_json()  # the shipped project; then without pipelines/invoice_ingest.yaml
+    d = diff_plans(before, dev_without_invoice_ingest.to_json())
     (violation,) = d.violations
     assert violation.urn.endswith("::invoice_ingest-pipeline")
     assert "holds data (it owns the tables it publishes" in violation.reason
 
 
-def test_acknowledged_destroys_pass(project):
-    before = plan_json(project, "dev")
-    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
+def test_acknowledged_destroys_pass(plans, dev_without_invoice_ingest):
+    before = plans["dev"].to_json()  # the shipped project; then without pipelines/invoice_ingest.yaml
     urn = PIPELINE_URN.replace(":prod::", ":dev::").replace("sales_pipeline", "invoice_ingest")
-    d = diff_plans(before, plan_json(project, "dev"), allow_destroy=[urn])
+    d = diff_plans(before, dev_without_invoice_ingest.to_json(), allow_destroy=[urn])
     assert d.violations == [] and d.acknowledged == [urn]
 
 
@@ -368,11 +366,12 @@ def test_moving_a_top_level_resource_into_a_component_with_a_no_parent_alias():
     )
 
 
-def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(project, tmp_path, capsys):
+def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(
+    plans, dev_without_invoice_ingest, tmp_path, capsys
+):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
-    old.write_text(json.dumps(plan_json(project, "dev")))
-    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
-    new.write_text(json.dumps(plan_json(project, "dev")))
+    old.write_text(json.dumps(plans["dev"].to_json()))  # the shipped project ...
+    new.write_text(json.dumps(dev_without_invoice_ingest.to_json()))  # ... without pipelines/invoice_ingest.yaml
     args = [
         "--old",
         str(old),
@@ -399,7 +398,9 @@ def test_cli_on_plan_files_writes_json_and_markdown_and_fails_on_the_guard(proje
 
 def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     repo = tmp_path / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*_cache", "bench"))
+    shutil.copytree(
+        ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*_cache", "bench", "fixtures")
+    )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", str(repo)], check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)

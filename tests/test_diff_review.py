@@ -165,10 +165,9 @@ def test_create_rows_say_what_is_created(everyday, outputs):
     assert "- `+ create   Schema disaster-recovery-schema-prod_dr-returns`: name `prod_dr.returns`" in md
 
 
-def test_deletes_show_what_is_lost(project):
-    before = project.plan("dev").to_json()
-    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
-    d = diff_plans(before, project.plan("dev").to_json())
+def test_deletes_show_what_is_lost(plans, dev_without_invoice_ingest):
+    before = plans["dev"].to_json()  # the shipped project; then without pipelines/invoice_ingest.yaml
+    d = diff_plans(before, dev_without_invoice_ingest.to_json())
     text, md = render_text(d, "HEAD"), render_markdown(d, "HEAD")
     assert (
         "    - delete   Pipeline invoice_ingest-pipeline\n"
@@ -288,12 +287,11 @@ def _shell(word: str) -> str:
 
 
 @pytest.fixture
-def retired(project, tmp_path) -> tuple[list[str], str]:
+def retired(plans, dev_without_invoice_ingest, tmp_path) -> tuple[list[str], str]:
     """Plan files of dev before and after removing invoice_ingest, and the refused pipeline's URN."""
     old, new = tmp_path / "old.json", tmp_path / "new.json"
-    old.write_text(json.dumps(project.plan("dev").to_json()))
-    (project.root / "pipelines" / "invoice_ingest.yaml").unlink()
-    new.write_text(json.dumps(project.plan("dev").to_json()))
+    old.write_text(json.dumps(plans["dev"].to_json()))
+    new.write_text(json.dumps(dev_without_invoice_ingest.to_json()))
     urn = (
         "urn:pulumi:dev::lakeflow::lakeflow:index:DltPipeline$databricks:index/pipeline:Pipeline"
         "::invoice_ingest-pipeline"
@@ -349,7 +347,9 @@ def test_an_unmatched_acknowledgement_alone_does_not_fail_the_diff(retired, monk
 
 def test_make_diff_of_an_everyday_change_reads_well(tmp_path, capsys):
     repo = tmp_path / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*_cache", "bench"))
+    shutil.copytree(
+        ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*_cache", "bench", "fixtures")
+    )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", str(repo)], check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)

@@ -334,8 +334,9 @@ PLAN_BUILDERS = {"blue_green:view_definition"}
 # --- the checks ------------------------------------------------------------------------------------------------------
 
 
-def _tokens(sql: str) -> list[Token]:
-    return sqlglot.tokenize(sql, read="databricks")
+@cache  # a pure function of the text: the plain statements recur for every hostile name
+def _tokens(sql: str) -> tuple[Token, ...]:
+    return tuple(sqlglot.tokenize(sql, read="databricks"))
 
 
 def _statements(sql: str) -> list[str]:
@@ -423,6 +424,15 @@ def _clone_pieces(sql: str) -> list[exp.Expression]:
     return trees
 
 
+@cache  # a pure function of the text: each plain statement is checked against every hostile name
+def _plain_trees(plain: str) -> tuple[bool, tuple[str, ...]]:
+    """Whether sqlglot keeps `plain` as a Command (then checked as its clone pieces), and the repr of each tree
+    a hostile statement's renamed tree must equal."""
+    if isinstance(sqlglot.parse_one(plain, read="databricks"), exp.Command):
+        return True, tuple(repr(tree) for tree in _clone_pieces(plain))
+    return False, (repr(_parse(plain)),)
+
+
 def assert_same_statement(hostile: str, plain: str, name: str) -> None:
     """`hostile` is `plain` with `name` where `plain` has the stand-in: one statement of the same kind, the name
     one whole quoted identifier or string literal wherever the stand-in is."""
@@ -435,13 +445,14 @@ def assert_same_statement(hostile: str, plain: str, name: str) -> None:
             assert h.text.replace(name, STAND_IN) == p.text, (h.text, p.text)
         else:
             assert h.text == p.text, (h.text, p.text)
-    if isinstance(sqlglot.parse_one(plain, read="databricks"), exp.Command):
-        h_trees, p_trees = _clone_pieces(hostile), _clone_pieces(plain)
+    command, p_trees = _plain_trees(plain)
+    if command:
+        h_trees = _clone_pieces(hostile)
     else:
-        h_trees, p_trees = [_parse(hostile)], [_parse(plain)]
+        h_trees = [_parse(hostile)]
         _allowed(h_trees[0], hostile)
     for h_tree, p_tree in zip(h_trees, p_trees, strict=True):
-        assert repr(_renamed(h_tree, name)) == repr(p_tree), hostile
+        assert repr(_renamed(h_tree, name)) == p_tree, hostile
         for node in h_tree.find_all(exp.Identifier, exp.Literal):
             if name in node.name:
                 # a whole identifier (or the stand-in's derived one, e.g. `<table>_dr_snapshot`), a whole literal

@@ -60,13 +60,13 @@ def _diff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_pull_request_cannot_rewrite_the_guard_that_judges_it(tmp_path):
+def test_a_pull_request_cannot_rewrite_the_guard_that_judges_it(tmp_path, plans):
     change = tmp_path / "change"
     _copy_code(change)
     (change / "pipelines" / "clickstream_events.yaml").unlink()
     _corrupt_the_guard(change)
     base_plan, change_plan = tmp_path / "base.json", tmp_path / "change.json"
-    base_plan.write_text(json.dumps(plan_json(ROOT, "dev")))
+    base_plan.write_text(json.dumps(plans["dev"].to_json()))  # the base branch's plan: this checkout's
     change_plan.write_text(json.dumps(plan_json(change, "dev", change)))  # the change's own program
 
     own = _diff(change, "--stack", "dev", "--old", str(base_plan), "--new", str(change_plan))
@@ -97,19 +97,32 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture
-def pushed(tmp_path):
-    """A repository where commit A is deployed and commit B (HEAD) deletes clickstream_events and
-    rewrites the guard; a stand-in `pulumi` whose preview of B deletes the pipeline."""
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    """Commit A (deployed), then commit B (HEAD): B deletes clickstream_events and rewrites the guard.
+    Made once; each test gets a clone of its own (`pushed`)."""
+    repo = tmp_path_factory.mktemp("history") / "repo"
     _copy_code(repo)
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "A: deployed")
-    deployed = _git(repo, "rev-parse", "HEAD")
     (repo / "pipelines" / "clickstream_events.yaml").unlink()
     _corrupt_the_guard(repo)
     _git(repo, "commit", "-q", "-am", "B: retire clickstream_events")
+    return repo
+
+
+@pytest.fixture
+def pushed(history, tmp_path):
+    """A repository where commit A is deployed and commit B (HEAD) deletes clickstream_events and
+    rewrites the guard (a clone of `history`, on main, without its remote); a stand-in `pulumi` whose
+    preview of B deletes the pipeline."""
+    repo = tmp_path / "repo"
+    _git(tmp_path, "clone", "-q", "--shared", "--branch", "main", str(history), str(repo))
+    _git(repo, "remote", "remove", "origin")
+    deployed = _git(repo, "rev-parse", "HEAD~1")
+    assert _git(repo, "log", "--format=%s", "-2").splitlines() == ["B: retire clickstream_events", "A: deployed"]
+    assert not (repo / "pipelines" / "clickstream_events.yaml").exists() and (repo / "pipelines").is_dir()
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
