@@ -18,8 +18,8 @@ _EXPORTS = {
     "AlertScope": "pipeline_alerts",
     "AlertSettings": "alerting",
     "AlertSettingsDict": "alerting",
-    "AlertThresholds": "pipeline_alerts",
-    "AlertThresholdsDict": "pipeline_alerts",
+    "AlertThresholds": "metrics",
+    "AlertThresholdsDict": "metrics",
     "BlueGreenPipeline": "blue_green",
     "BlueGreenPipelineArgs": "blue_green",
     "BlueGreenPipelineArgsDict": "blue_green",
@@ -115,6 +115,7 @@ if TYPE_CHECKING:  # what type checkers see: the same names, imported eagerly
         SnapshotTaskDict,
     )
     from lakeflow.components.dlt_pipeline import DltPipeline, DltPipelineArgs, DltPipelineArgsDict, EventLogTableDict
+    from lakeflow.components.metrics import AlertThresholds, AlertThresholdsDict
     from lakeflow.components.monitoring_dashboard import (
         DashboardPipeline,
         DashboardPipelineDict,
@@ -124,8 +125,6 @@ if TYPE_CHECKING:  # what type checkers see: the same names, imported eagerly
     )
     from lakeflow.components.pipeline_alerts import (
         AlertScope,
-        AlertThresholds,
-        AlertThresholdsDict,
         PipelineAlerts,
         PipelineAlertsArgs,
         PipelineAlertsArgsDict,

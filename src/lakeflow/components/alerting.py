@@ -22,21 +22,10 @@ import pulumi
 import pulumi_databricks as databricks
 
 from lakeflow.components.access import access_controls, run_as
+from lakeflow.components.metrics import Metric
 from lakeflow.components.types import PauseStatus, Severity, coerce_args, waits_for
 
 RETRIGGER_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class Metric:
-    id: str
-    title: str
-    column: str
-    """The measurement's column."""
-    operator: str
-    """How the measurement compares with its threshold to be a breach (GREATER_THAN, LESS_THAN)."""
-    severity: Severity
-    runbook: str
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lakeflow.components.alerting import Metric
-from lakeflow.components.pipeline_alerts import PIPELINE_METRICS, AlertThresholds
+from lakeflow.components.metrics import PIPELINE_METRICS, AlertThresholds, Metric
 from lakeflow.components.types import PauseStatus
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
