@@ -23,6 +23,11 @@ def children(plan: Plan, component_urn: str) -> list[tuple[str, str]]:
     return [(r["type"].rsplit(":", 1)[-1], r["name"]) for r in plan.resources if r["parent"] == component_urn]
 
 
+def registrations(plan: Plan, *options: str) -> list[tuple[Any, ...]]:
+    """Every registered resource as (type, name, parent, inputs, *options): what a plan compares by."""
+    return [(r["type"], r["name"], r["parent"], r["inputs"], *(r[o] for o in options)) for r in plan.resources]  # type: ignore[literal-required]
+
+
 def component_urn(plan: Plan, name: str) -> str:
     (urn,) = [r["urn"] for r in plan.resources if r["name"] == name and not r["custom"]]
     return urn

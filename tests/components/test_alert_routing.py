@@ -5,20 +5,11 @@ import pytest
 
 from lakeflow.components.alert_routing import AlertRouting, AlertRoutingArgs
 from lakeflow.components.types import DestinationKind, Severity, coerce_args
-from lakeflow.offline.recorder import SECRET, record
+from lakeflow.offline.recorder import SECRET
+from tests.components import plan_of, registrations
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
-
-
-def plan_of(program):
-    plan = record("lakeflow", "test", {}, set(), program)
-    assert plan.schema_errors == []
-    return plan
-
-
-def children(plan):
-    return [(r["type"], r["name"], r["parent"], r["inputs"]) for r in plan.resources]
 
 
 def typed_args() -> AlertRoutingArgs:
@@ -43,7 +34,7 @@ PLAIN = {
 
 
 def test_a_plain_dict_registers_what_the_args_do():
-    assert children(plan_of(lambda: AlertRouting("routing", PLAIN))) == children(  # type: ignore[arg-type]
+    assert registrations(plan_of(lambda: AlertRouting("routing", PLAIN))) == registrations(  # type: ignore[arg-type]
         plan_of(lambda: AlertRouting("routing", typed_args()))
     )
     assert coerce_args(AlertRoutingArgs, PLAIN).route_p2 == [DestinationKind.SLACK]

@@ -5,22 +5,12 @@ import pytest
 from lakeflow.components.alerting import AlertSettings
 from lakeflow.components.cost_alerts import CostAlerts, CostAlertsArgs
 from lakeflow.components.types import PauseStatus, coerce_args
-from lakeflow.offline.recorder import record
+from tests.components import plan_of, registrations
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
 
 SETTINGS = dict(warehouse_id="wh-1", cron="0 0 * * * ?", timezone="UTC", pause_status="PAUSED")
-
-
-def plan_of(program):
-    plan = record("lakeflow", "test", {}, set(), program)
-    assert plan.schema_errors == []
-    return plan
-
-
-def children(plan):
-    return [(r["type"], r["name"], r["parent"], r["inputs"]) for r in plan.resources]
 
 
 def typed_args(**overrides) -> CostAlertsArgs:
@@ -44,7 +34,7 @@ def test_a_plain_dict_with_floats_registers_what_the_args_do():
         "monthly_limit_usd": 20000.0,
     }
     typed = plan_of(lambda: CostAlerts("env-cost", typed_args(monthly_limit_usd=20000)))
-    assert children(plan_of(lambda: CostAlerts("env-cost", plain))) == children(typed)  # type: ignore[arg-type]
+    assert registrations(plan_of(lambda: CostAlerts("env-cost", plain))) == registrations(typed)  # type: ignore[arg-type]
     assert coerce_args(CostAlertsArgs, plain).daily_limit_usd.__class__ is int  # type: ignore[union-attr]
     monthly = resource(typed, "AlertV2", "env-cost-monthly-cost")["inputs"]
     assert monthly["evaluation"]["notification"]["subscriptions"] == [{"destinationId": "dest-1"}]

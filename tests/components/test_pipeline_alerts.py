@@ -11,7 +11,7 @@ from lakeflow.components.pipeline_alerts import (
     WatchedPipeline,
 )
 from lakeflow.components.types import PauseStatus, coerce_args
-from lakeflow.offline.recorder import record
+from tests.components import plan_of, registrations
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
@@ -26,16 +26,6 @@ THRESHOLDS = dict(
     memory_percent=70.5,
 )
 SETTINGS = dict(warehouse_id="wh-1", cron="0 */5 * * * ?", timezone="UTC", pause_status="UNPAUSED")
-
-
-def plan_of(program):
-    plan = record("lakeflow", "test", {}, set(), program)
-    assert plan.schema_errors == []
-    return plan
-
-
-def children(plan):
-    return [(r["type"], r["name"], r["parent"], r["inputs"]) for r in plan.resources]
 
 
 def typed_args(scope: AlertScope = AlertScope.STACK) -> PipelineAlertsArgs:
@@ -83,7 +73,7 @@ def dict_args(scope: str = "stack", **overrides) -> dict:
 def test_a_plain_dict_with_floats_registers_what_the_args_do(scope):
     typed = plan_of(lambda: PipelineAlerts("alerts", typed_args(AlertScope(scope))))
     plain = plan_of(lambda: PipelineAlerts("alerts", dict_args(scope)))  # type: ignore[arg-type]
-    assert children(plain) == children(typed)
+    assert registrations(plain) == registrations(typed)
     assert len(by_type(typed, "AlertV2")) == (4 if scope == "stack" else 5)
     # Whole floats became the ints the fields are (the cost queries write them as given).
     coerced = coerce_args(PipelineAlertsArgs, dict_args(scope))

@@ -5,7 +5,7 @@ import pytest
 
 from lakeflow.components.disaster_recovery import PipelineSnapshots, PipelineSnapshotsArgs, SnapshotTask
 from lakeflow.components.types import PauseStatus
-from lakeflow.offline.recorder import record
+from tests.components import plan_of, registrations
 from tests.conftest import by_type, resource
 
 pytestmark = pytest.mark.plan
@@ -27,16 +27,6 @@ PLAIN = {
     "managers": ["group:platform-ops"],
     "max_retries": 1.0,
 }
-
-
-def plan_of(program):
-    plan = record("lakeflow", "test", {}, set(), program)
-    assert plan.schema_errors == []
-    return plan
-
-
-def children(plan):
-    return [(r["type"], r["name"], r["parent"], r["inputs"]) for r in plan.resources]
 
 
 def typed_args(**overrides) -> PipelineSnapshotsArgs:
@@ -61,7 +51,7 @@ def typed_args(**overrides) -> PipelineSnapshotsArgs:
 
 def test_a_plain_dict_with_floats_registers_what_the_args_do():
     plain = plan_of(lambda: PipelineSnapshots("sales", PLAIN))  # type: ignore[arg-type]
-    assert children(plain) == children(plan_of(lambda: PipelineSnapshots("sales", typed_args())))
+    assert registrations(plain) == registrations(plan_of(lambda: PipelineSnapshots("sales", typed_args())))
     job = resource(plain, "Job", "sales-snapshot-job")["inputs"]
     # rpo_minutes and max_retries arrived as floats and count as the ints they are.
     assert job["health"]["rules"] == [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 1800}]

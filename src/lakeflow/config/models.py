@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from lakeflow.components.metrics import GUIDE_THRESHOLDS
 from lakeflow.components.types import (
     PRINCIPAL_KINDS,
     DestinationKind,
@@ -318,13 +319,14 @@ class Schedule(_Strict):
 class Thresholds(_Strict):
     """Guide 6.1's alert thresholds; override per pipeline or per environment."""
 
-    failed_updates: int = Field(default=0, ge=0)
-    processing_lag_minutes: int = Field(default=60, ge=1)
-    expectation_pass_rate: float = Field(default=0.95, gt=0, le=1)
-    drop_rate: float = Field(default=0.05, ge=0, lt=1)
-    availability: float = Field(default=0.995, gt=0, le=1)
-    cpu_percent: float = Field(default=90, gt=0, le=100)
-    memory_percent: float = Field(default=85, gt=0, le=100)
+    # The defaults are guide 6.1's, written once: the alerts' own (lakeflow.components.metrics).
+    failed_updates: int = Field(default=GUIDE_THRESHOLDS.failed_updates, ge=0)
+    processing_lag_minutes: int = Field(default=GUIDE_THRESHOLDS.processing_lag_minutes, ge=1)
+    expectation_pass_rate: float = Field(default=GUIDE_THRESHOLDS.expectation_pass_rate, gt=0, le=1)
+    drop_rate: float = Field(default=GUIDE_THRESHOLDS.drop_rate, ge=0, lt=1)
+    availability: float = Field(default=GUIDE_THRESHOLDS.availability, gt=0, le=1)
+    cpu_percent: float = Field(default=GUIDE_THRESHOLDS.cpu_percent, gt=0, le=100)
+    memory_percent: float = Field(default=GUIDE_THRESHOLDS.memory_percent, gt=0, le=100)
 
 
 class EventLog(_Strict):
