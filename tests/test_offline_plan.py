@@ -322,3 +322,17 @@ def test_the_program_lets_registrations_run_while_it_declares(project, monkeypat
     # Pipelines come first, then schedules, then the stack's alerts: by then, every pipeline has
     # long been answered.
     assert answered_when_declared[-1] == pipelines
+
+
+def test_a_plan_in_process_collects_its_warnings_and_leaves_no_logger_behind(plans):
+    """Pulumi's `Log` RPCs (pulumi.log.warn) reach the plan's warnings through a logger of its own,
+    which is not left in logging's registry: the suite and `make diff` plan many times in one process,
+    and every logger left there is walked by each handler pytest attaches."""
+    import logging
+
+    from lakeflow.offline.plan import plan_stack
+
+    before = set(logging.root.manager.loggerDict)
+    dev = plan_stack("dev", ROOT)
+    assert set(logging.root.manager.loggerDict) == before
+    assert dev.warnings == plans["dev"].warnings and len(dev.warnings) == 1

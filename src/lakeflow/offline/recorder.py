@@ -339,10 +339,11 @@ def _fast_runtime() -> Iterator[None]:
 
 
 def _collecting_logger(sink: list[str]) -> logging.Logger:
-    """The mock engine's `Log` RPCs (pulumi.log.*) end up here instead of the root logger."""
-    logger = logging.getLogger(f"lakeflow.offline.plan.{id(sink)}")
+    """The mock engine's `Log` RPCs (pulumi.log.*) end up here instead of the root logger. A Logger of
+    its own, outside logging's registry: one from `getLogger` per plan would stay there (with its sink)
+    for the life of the process."""
+    logger = logging.Logger("lakeflow.offline.plan")
     logger.propagate = False
-    logger.handlers.clear()
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
