@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -29,6 +29,7 @@ _FIELDS = [
 _RANGE = re.compile(r"^(?P<start>\*|[A-Z0-9]+)(?:-(?P<end>[A-Z0-9]+))?(?:/(?P<step>\d+))?$")
 
 
+@lru_cache(maxsize=256)  # pure, like cron_period_minutes; bounded, as the text comes from any file
 def quartz_error(expression: str) -> str | None:
     """Why `expression` is not a valid Quartz cron expression, or None when it is."""
     parts = expression.split()

@@ -7,6 +7,8 @@ plain Python data.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,17 @@ def load_yaml(path: Path, display: str) -> YamlDoc | ConfigError:
         raw = path.read_bytes()
     except OSError as exc:
         return ConfigError(display, "", f"cannot be read: {exc.strerror}")
+    parsed = _parse(raw, display)
+    if isinstance(parsed, ConfigError):
+        return parsed
+    return YamlDoc(parsed.file, copy.deepcopy(parsed.data), dict(parsed.lines))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(raw: bytes, display: str) -> YamlDoc | ConfigError:
+    """The document these bytes hold. Kept for the next read of the same bytes under the same name: a
+    command reads each stack file several times (the project's name, the other stacks' catalogs, its own
+    settings). Callers get a copy of the data, never the kept one."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
