@@ -86,8 +86,16 @@ def define(project: Project, variables: dict[str, str]) -> None:
         project.edit_stack(stack, variables={**data["config"]["lakeflow:variables"], **variables})
 
 
+@pytest.fixture(scope="module")
+def pipeline_file_validator() -> jsonschema.Draft202012Validator:
+    """What an editor checks a pipeline file against as you type (pipelines/pipeline.schema.json)."""
+    return jsonschema.Draft202012Validator(json_schema.pipeline_file_schema())
+
+
 @pytest.mark.parametrize("entry", DEFINITIONS, ids=definition_id)
-def test_each_definition_imports_and_plans_in_dev_and_prod_or_is_refused_for_its_stated_reason(entry, tmp_path):
+def test_each_definition_imports_and_plans_in_dev_and_prod_or_is_refused_for_its_stated_reason(
+    entry, tmp_path, pipeline_file_validator
+):
     expected = EXPECTED[definition_id(entry)]
     project = empty_project(tmp_path / "project")
     try:
@@ -102,9 +110,8 @@ def test_each_definition_imports_and_plans_in_dev_and_prod_or_is_refused_for_its
             project.load("prod")
         assert expected["refused"] in caught.value.report()
         return
-    schema = json_schema.pipeline_file_schema()
     for path in (project.root / "pipelines").glob("*.yaml"):  # what an editor checks as you type
-        problems = jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(path.read_text()))
+        problems = pipeline_file_validator.iter_errors(yaml.safe_load(path.read_text()))
         assert [f"{list(e.absolute_path)}: {e.message}" for e in problems] == [], path.name
     for stack in ("dev", "prod"):
         plan = project.plan(stack)
