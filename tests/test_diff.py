@@ -422,6 +422,32 @@ def test_make_diff_plans_the_base_ref_in_a_worktree(tmp_path, capsys):
     assert "BASE 'no-such-ref' is not a commit" in capsys.readouterr().err
 
 
+def test_a_base_with_this_packages_code_plans_in_this_process_and_any_other_code_in_its_own(
+    tmp_path, monkeypatch, plans
+):
+    """`make diff` plans the base with the base's code. When that code is this package's, file for file,
+    the plan runs here (no second start of Python and the SDK); one byte different, or the flat layout
+    of older commits, and it runs in a process of its own with that checkout first on the path."""
+    from lakeflow.offline import diff
+
+    code = tmp_path / "checkout"
+    shutil.copytree(ROOT / "src", code / "src", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(diff.subprocess, "run", no_process)
+    assert diff.plan_json(code, "dev", ROOT)["resources"] == plans["dev"].to_json()["resources"]
+
+    assert diff._same_code(code)
+    program = code / "src" / "lakeflow" / "program.py"
+    program.write_text(program.read_text() + "# changed\n")
+    assert not diff._same_code(code)
+    program.unlink()
+    assert not diff._same_code(code)
+    assert not diff._same_code(tmp_path / "flat-layout")
+
+
 def test_acknowledgements_come_from_allow_destroy_lines_only():
     from lakeflow.offline.diff import acknowledged_urns
 
