@@ -76,7 +76,8 @@ class StubWorkspace:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Stopped at the end of each preview: a short poll, so `shutdown` waits 50 ms, not the default 0.5 s.
+        self._thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), daemon=True)
 
     def answer(self, method: str, path: str) -> dict[str, Any] | None:
         """The body of an allowed request (None: 404)."""
