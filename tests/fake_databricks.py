@@ -106,6 +106,12 @@ class FakeWorkspace:
         workspace = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as the real API: the SDK's session reuses its connection (HTTP/1.0 costs a connection
+            # and a server thread per call). Headers and body go out as separate writes: without TCP_NODELAY,
+            # each answer on a kept connection would wait for the client's delayed ACK (40 ms).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
