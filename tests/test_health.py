@@ -35,7 +35,7 @@ CHECKS = ["state", "freshness", "processing_lag", "drop_rate", "expectation_pass
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.001)
 
 
 @pytest.fixture
@@ -382,15 +382,15 @@ def test_403_on_the_warehouse_is_a_warning_and_not_repeated(workspace, project, 
 
 
 def test_a_timeout_stops_the_run_in_one_line(workspace, project, outputs, capsys):
-    serve(workspace, pipeline=Answer(body=recorded("pipeline_get"), delay=2.5))
+    serve(workspace, pipeline=Answer(body=recorded("pipeline_get"), delay=1.0))
     started = time.monotonic()
-    code = run(project, outputs, "--json", "--http-timeout", "1", "--retry-timeout", "1", pipeline=None)
+    code = run(project, outputs, "--json", "--http-timeout", "0.25", "--retry-timeout", "0.25", pipeline=None)
     assert time.monotonic() - started < 20
     assert code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"make health: pipeline sales_pipeline ({SALES}): {workspace.host} did not answer within 1 s "
+        f"make health: pipeline sales_pipeline ({SALES}): {workspace.host} did not answer within 0.25 s "
         "(slow or down? https://status.databricks.com; --http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits "
         "longer)\n"
     )

@@ -24,8 +24,8 @@ RUN_ID = r"\d{14}_[0-9a-f]{6}"
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(lakeflow.ops.validate_release, "_POLL_SECONDS", 0.01)
-    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.validate_release, "_POLL_SECONDS", 0.001)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.001)
 
 
 @pytest.fixture

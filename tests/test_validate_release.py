@@ -33,8 +33,8 @@ COMPLETED = ("validate_update_queued", "validate_update_running", "update_get")
 
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate_release, "_POLL_SECONDS", 0.01)
-    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(validate_release, "_POLL_SECONDS", 0.001)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.001)
 
 
 def stack_outputs(stack: str = "prod") -> dict[str, Any]:

@@ -432,10 +432,10 @@ def test_oauth_discovery_is_bounded_too(workspace, monkeypatch):
         monkeypatch.setenv("DATABRICKS_DISCOVERY_URL", f"{silent}/oidc/.well-known/oauth-authorization-server")
         started = time.monotonic()
         with pytest.raises(Unusable) as raised:
-            lakeflow.ops.workspace.client(timeouts(1, 1))
+            lakeflow.ops.workspace.client(timeouts(0.25, 0.25))
     assert time.monotonic() - started < BOUND
     assert str(raised.value) == (
-        f"signing in: {silent} did not answer within 1 s (slow or down? https://status.databricks.com; "
+        f"signing in: {silent} did not answer within 0.25 s (slow or down? https://status.databricks.com; "
         "--http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits longer)"
     )
 
@@ -467,7 +467,7 @@ def test_verbose_prints_the_whole_text(workspace, project, outputs, capsys):
 
 
 def test_a_long_sql_error_is_shortened_in_the_table_and_whole_in_json(workspace, project, outputs, capsys, monkeypatch):
-    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lakeflow.ops.workspace, "_POLL_SECONDS", 0.001)
     message = " ".join(
         ["[TABLE_OR_VIEW_NOT_FOUND] The table or view `prod`.`sales`.`sales_pipeline_event_log` cannot be found."] * 6
     )
