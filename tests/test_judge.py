@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from lakeflow.offline.diff import plan_json
 from tests.conftest import ROOT
 
 PIPELINE_TYPE = "databricks:index/pipeline:Pipeline"
@@ -60,22 +59,23 @@ def _diff(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_pull_request_cannot_rewrite_the_guard_that_judges_it(tmp_path, plans):
+def test_a_pull_request_cannot_rewrite_the_guard_that_judges_it(tmp_path, plans, dev_without_invoice_ingest):
     change = tmp_path / "change"
     _copy_code(change)
-    (change / "pipelines" / "clickstream_events.yaml").unlink()
+    (change / "pipelines" / "invoice_ingest.yaml").unlink()
     _corrupt_the_guard(change)
     base_plan, change_plan = tmp_path / "base.json", tmp_path / "change.json"
     base_plan.write_text(json.dumps(plans["dev"].to_json()))  # the base branch's plan: this checkout's
-    change_plan.write_text(json.dumps(plan_json(change, "dev", change)))  # the change's own program
+    # The change's plan (the attack is in its guard, not its program, which plans as this checkout's).
+    change_plan.write_text(json.dumps(dev_without_invoice_ingest.to_json()))
 
     own = _diff(change, "--stack", "dev", "--old", str(base_plan), "--new", str(change_plan))
     assert own.returncode == 0, own.stdout + own.stderr  # the attack: its own guard lets it through
-    assert "clickstream_events-pipeline" in own.stdout
+    assert "invoice_ingest-pipeline" in own.stdout
 
     judged = _diff(ROOT, "--stack", "dev", "--old", str(base_plan), "--new", str(change_plan))
     assert judged.returncode == 1, judged.stdout + judged.stderr
-    assert "clickstream_events-pipeline" in judged.stdout and "holds data" in judged.stdout
+    assert "invoice_ingest-pipeline" in judged.stdout and "holds data" in judged.stdout
 
 
 # --- the deploy gate -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ checkout's virtualenv: what a user's shell and CI do.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -50,14 +51,19 @@ def test_a_destroy_is_refused_with_status_1_and_acknowledged_through_make_dollar
         refused = run(repo, "bin/lakeflow", "diff", "--stack", "dev", "--base", "HEAD")
         assert refused.returncode == 1
         assert f"  x {PIPELINE_URN}invoice_ingest-pipeline: Pipeline holds data" in refused.stdout
-        # ... which make passes on as the user typed it, in single quotes, `$databricks` included.
-        acknowledged = run(
-            repo, "make", "-s", "diff", "STACK=dev", "BASE=HEAD", f"ALLOW_DESTROY={PIPELINE_URN}invoice_ingest-pipeline"
-        )
-        assert acknowledged.returncode == 0, acknowledged.stdout + acknowledged.stderr
-        assert f"acknowledged destroy of {PIPELINE_URN}invoice_ingest-pipeline\n" in acknowledged.stdout
     finally:
         subprocess.run(["git", "checkout", "-q", "--", "pipelines"], cwd=repo, check=True)
+    # ... which make passes on as the user typed it, in single quotes, `$databricks` included: here judged
+    # on the same delete as the deploy gate sees it (a preview), without planning the two sides again.
+    urn = f"{PIPELINE_URN}invoice_ingest-pipeline"
+    preview = repo / "preview.json"
+    state = {"urn": urn, "type": urn.rsplit("$", 1)[1].split("::")[0], "inputs": {}}
+    preview.write_text(json.dumps({"steps": [{"op": "delete", "urn": urn, "oldState": state}]}))
+    refused = run(repo, "make", "-s", "diff", "STACK=dev", f"ENGINE_PREVIEW={preview}")
+    assert refused.returncode == 2 and "make diff: exit status 1" in refused.stderr
+    acknowledged = run(repo, "make", "-s", "diff", "STACK=dev", f"ENGINE_PREVIEW={preview}", f"ALLOW_DESTROY={urn}")
+    assert acknowledged.returncode == 0, acknowledged.stdout + acknowledged.stderr
+    assert f"acknowledged destroy of {urn}\n" in acknowledged.stdout
 
 
 @pytest.mark.parametrize("where", ["command line", "environment"])
