@@ -42,8 +42,10 @@ plan: $(STAMP)
 	@$(BIN)/lakeflow-plan --stack "$$STACK" $(if $(JSON),--json "$$JSON"); $(STATUS)
 
 ## test: the test suite (offline, in parallel on every CPU: pytest-xdist)
+##       Compiled modules are kept (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set:
+##       each worker and each command the tests start would otherwise compile the package and the tests again.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m "not engine and not install"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto -m "not engine and not install"
 
 ## engine: build the real Pulumi CLI, Python language host and Databricks provider from Go modules
 ##         (cached by version: ~/.cache/lakeflow-engine, or LAKEFLOW_ENGINE_CACHE)
