@@ -234,12 +234,12 @@ def test_the_fast_runtime_changes_nothing_registered_and_is_undone(plans, monkey
     from lakeflow.offline.plan import plan_stack
 
     swapped = runtime_resource._get_stack_trace
-    types_of = pulumi._types.resource_types
+    type_functions = {name: getattr(pulumi._types, name) for name in recorder._PURE_TYPE_FUNCTIONS}
     thresholds = gc.get_threshold()
     threads = threading.active_count()
     fast = plan_stack("prod", ROOT)
     assert runtime_resource._get_stack_trace is swapped
-    assert pulumi._types.resource_types is types_of
+    assert {name: getattr(pulumi._types, name) for name in recorder._PURE_TYPE_FUNCTIONS} == type_functions
     assert gc.get_threshold() == thresholds
     assert threading.active_count() == threads  # no executor thread was started for the monitor
     loop = _ensure_event_loop()

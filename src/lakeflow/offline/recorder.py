@@ -317,32 +317,58 @@ def _fast_runtime() -> Iterator[None]:
       class's annotations again (`typing.get_type_hints`) for every resource it registers, although
       they cannot change while the program runs. Components declare their outputs as annotations,
       as Pulumi's guidelines ask, so each of them paid this (`pulumi._types.resource_types`, the
-      same pinned-SDK caveat).
+      same pinned-SDK caveat). Likewise the type of each property it serializes is unwrapped
+      (`Output[T]`, `Input[T]`, `Optional[T]` -> `T`) once per type, not once per property of every
+      resource (`unwrap_type`, `unwrap_optional_type`: pure functions of the type).
     """
     loop = _ensure_event_loop()
     loop.set_default_executor(_InlineExecutor())
     thresholds = gc.get_threshold()
     stack_trace = runtime_resource._get_stack_trace
-    resource_types = pulumi_types.resource_types
+    swapped = {name: getattr(pulumi_types, name) for name in _PURE_TYPE_FUNCTIONS}
     gc.freeze()
     gc.set_threshold(*RARE_GC)
     runtime_resource._get_stack_trace = source_pb2.StackTrace
-    pulumi_types.resource_types = functools.cache(resource_types)
+    for name, function in swapped.items():
+        setattr(pulumi_types, name, _once_per_type(function))
     try:
         yield
     finally:
         runtime_resource._get_stack_trace = stack_trace
-        pulumi_types.resource_types = resource_types
+        for name, function in swapped.items():
+            setattr(pulumi_types, name, function)
         loop.set_default_executor(ThreadPoolExecutor())  # what asyncio would make: threads, started on demand
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+# What the SDK works out from a type alone, over and over (`_fast_runtime`).
+_PURE_TYPE_FUNCTIONS = ("resource_types", "unwrap_type", "unwrap_optional_type")
+
+
+def _once_per_type(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`function`, remembered per argument; an argument that cannot be a key (none of the SDK's types)
+    is passed through."""
+    known: dict[Any, Any] = {}
+
+    @functools.wraps(function)
+    def remembered(value: Any) -> Any:
+        try:
+            return known[value]
+        except KeyError:
+            known[value] = result = function(value)
+            return result
+        except TypeError:
+            return function(value)
+
+    return remembered
 
 
 def _collecting_logger(sink: list[str]) -> logging.Logger:
     """The mock engine's `Log` RPCs (pulumi.log.*) end up here instead of the root logger. A Logger of
     its own, outside logging's registry: one from `getLogger` per plan would stay there (with its sink)
     for the life of the process."""
-    logger = logging.Logger("lakeflow.offline.plan")
+    logger = logging.Logger("lakeflow.offline.plan", logging.WARNING)  # the SDK's debug lines make no record
     logger.propagate = False
 
     class Collect(logging.Handler):
