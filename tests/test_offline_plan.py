@@ -295,7 +295,7 @@ def test_the_program_lets_registrations_run_while_it_declares(project, monkeypat
     from lakeflow.offline import recorder
 
     sales = project.pipeline("sales_pipeline")
-    for i in range(40):
+    for i in range(12):
         project.set_pipeline(
             f"sales_{i:02d}", {**sales, "name": f"sales_{i:02d}", "target": f"${{CATALOG}}.sales_{i:02d}"}
         )
@@ -318,7 +318,7 @@ def test_the_program_lets_registrations_run_while_it_declares(project, monkeypat
     monkeypatch.setattr(program, "PipelineAlerts", Counted)
     plan = project.plan("dev")
     pipelines = sum(r["type"] == "databricks:index/pipeline:Pipeline" for r in plan.resources)
-    assert pipelines >= 44
+    assert pipelines >= 16
     # Pipelines come first, then schedules, then the stack's alerts: by then, every pipeline has
     # long been answered.
     assert answered_when_declared[-1] == pipelines
