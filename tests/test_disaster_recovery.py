@@ -182,6 +182,24 @@ def test_the_job_identity_may_write_snapshots_and_managers_read_them(plans):
     assert schema_urn in resource(plans["prod"], "Query", "sales_pipeline-snapshot-gold_daily_sales")["dependencies"]
 
 
+def test_the_snapshot_job_is_shared_like_its_pipeline_bundle_permissions_included(project):
+    """A pipeline file's `permissions:` (a bundle's) reach its snapshot job and queries as they reach the
+    pipeline and its schedule: one access list per pipeline (lakeflow.model.deployment)."""
+    project.edit_pipeline("sales_pipeline", permissions=[{"level": "CAN_MANAGE", "user_name": "oncall@example.com"}])
+    plan = project.plan("prod")
+
+    def levels(name: str) -> dict[str, str]:
+        acl = resource(plan, "Permissions", name)["inputs"]["accessControls"]
+        return {a.get("userName") or a.get("groupName") or a["servicePrincipalName"]: a["permissionLevel"] for a in acl}
+
+    for name in (
+        "sales_pipeline-permissions",
+        "sales_pipeline-job-permissions",
+        "sales_pipeline-snapshot-job-permissions",
+    ):
+        assert levels(name)["oncall@example.com"] == "CAN_MANAGE", name
+
+
 def test_config_backup_holds_the_resolved_settings_without_secrets(plans):
     file = resource(plans["prod"], "File", "disaster-recovery-config-backup")["inputs"]
     assert file["path"] == "/Volumes/prod_dr/prod_lakeflow_backup/config/lakeflow.prod.json"

@@ -64,7 +64,7 @@ from lakeflow.config.models import (
 )
 from lakeflow.model.deployment import Deployment, PipelineFacts, resolve
 from lakeflow.model.naming import physical_name
-from lakeflow.sql.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_schema, snapshot_sql
+from lakeflow.sql.snapshots import RESTORE_CONFIG, snapshot_schedule, snapshot_sql
 
 
 async def _let_registrations_run() -> None:
@@ -444,11 +444,11 @@ def _disaster_recovery(deployment: Deployment, routing: AlertRouting) -> dict[st
     if not cfg.disaster_recovery:
         return {}
     assert cfg.dr_catalog is not None  # the loader requires it with disasterRecovery
-    with_dr = [s for s in settings.pipelines if s.dr is not None]
+    with_dr = [f for f in deployment.pipelines.values() if f.dr_schema is not None]
     store = SnapshotStore(
         "disaster-recovery",
         SnapshotStoreArgs(
-            schemas=[SnapshotSchema(*snapshot_schema(s, cfg)) for s in with_dr],
+            schemas=[SnapshotSchema(*f.dr_schema) for f in with_dr if f.dr_schema is not None],
             backup_catalog=cfg.dr_catalog,
             backup_schema=physical_name(cfg, "lakeflow_backup"),
             backup_document=backup_document(deployment),
@@ -459,9 +459,9 @@ def _disaster_recovery(deployment: Deployment, routing: AlertRouting) -> dict[st
         ),
     )
     jobs: dict[str, PipelineSnapshots] = {}
-    for spec in with_dr:
-        assert spec.dr is not None
-        facts = deployment.pipelines[spec.name]
+    for facts in with_dr:
+        spec = facts.spec
+        assert spec.dr is not None and facts.dr_schema is not None
         schedule = snapshot_schedule(spec, cfg)
         jobs[spec.name] = PipelineSnapshots(
             spec.name,
@@ -475,14 +475,14 @@ def _disaster_recovery(deployment: Deployment, routing: AlertRouting) -> dict[st
                 description=f"Disaster-recovery snapshots of {spec.name}: {schedule.why}. "
                 f"Restore: make dr-restore STACK={settings.stack} PIPELINE={spec.name}",
                 rpo_minutes=spec.dr.schedule_rpo_minutes,
-                schema_id=store.schemas[snapshot_schema(spec, cfg)].id,
+                schema_id=store.schemas[facts.dr_schema].id,
                 failure_emails=routing.emails(Severity.P2),
                 failure_destinations=routing.webhook_ids(Severity.P2),
                 run_as=cfg.run_as,
                 tags=dict(facts.tags),
-                viewers=[*cfg.viewers, *spec.viewers],
-                runners=[*cfg.runners, *spec.runners],
-                managers=[*cfg.managers, *spec.managers],
+                viewers=list(facts.viewers),
+                runners=list(facts.runners),
+                managers=list(facts.managers),
             ),
         )
     pulumi.export("config_backup_path", store.backup_path)

@@ -55,3 +55,22 @@ def test_the_deployment_is_frozen(deployments):
         deployment.pipelines["x"] = facts  # type: ignore[index]
     with pytest.raises(TypeError):
         facts.tags["Pipeline"] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dr_schemas_are_the_schemas_the_plan_creates(stack, deployments, plans):
+    registered = {
+        (r["inputs"]["catalogName"], r["inputs"]["name"])
+        for r in by_type(plans[stack], "Schema")
+        if r["name"].startswith("disaster-recovery-schema-")
+    }
+    assert {f.dr_schema for f in deployments[stack].pipelines.values() if f.dr_schema is not None} == registered
+    assert bool(registered) == (stack != "dev")  # dev takes no snapshots
+
+
+def test_the_ref_of_a_slot_is_the_live_ref_with_that_slots_event_log(deployments):
+    facts = deployments["prod"].pipeline("customer_360")
+    assert facts.ref_of(facts.spec.data_schema, facts.live_slot) == facts.ref
+    candidate = facts.ref_of("customer_green", "green")
+    assert (candidate.slot, candidate.environment, candidate.name) == ("green", "prod", "customer_360")
+    assert candidate.event_log.endswith("customer_green.customer_360_event_log")

@@ -3,13 +3,15 @@
 `resolve(settings)` gives a frozen `Deployment`: for each pipeline its physical name, tags, who runs
 and may use it, its event-log table and live slot, the monitoring reference the SQL reads, the
 thresholds its alerts and `make health` judge by (the processing-lag allowance included), and its
-DR snapshots. The Pulumi program (`lakeflow.program`), the dashboard, `make health`, `make capacity`,
-`make validate-release` and `make dr-restore` read these facts from here, so no rule is written
-twice and no command can disagree with what the stack deployed.
+DR snapshots and where they go. The Pulumi program (`lakeflow.program`), the dashboard, `make health`,
+`make capacity`, `make preflight`, `make validate-release`, `make rehearse-upgrade` and `make dr-restore`
+read these facts from here, so no rule is written twice and no command can disagree with what the stack
+deployed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,7 +22,7 @@ from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec, StackConfig, Thresholds, alert_thresholds
 from lakeflow.model.naming import physical_name, pipeline_tags
 from lakeflow.sql.queries import PipelineRef
-from lakeflow.sql.snapshots import Snapshot, snapshots
+from lakeflow.sql.snapshots import Snapshot, snapshot_schema, snapshots
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,20 @@ class PipelineFacts:
     allowed one schedule period on top (config.models.alert_thresholds)."""
     snapshots: tuple[Snapshot, ...]
     """Its DR snapshots in this stack (none without disasterRecovery)."""
+    dr_schema: tuple[str, str] | None
+    """(catalog, schema) its snapshots are written to: its `dr.target`, else the stack's DR catalog and
+    its own schema name; None where the stack takes no snapshots of it."""
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def ref_of(self, schema: str, slot: str | None = None) -> PipelineRef:
+        """What the monitoring SQL reads for the copy of this pipeline whose tables are in `schema`: a slot
+        other than the live one (`make validate-release` of a candidate), or the live one (`ref`)."""
+        return dataclasses.replace(
+            self.ref, event_log=EventLogTable(*self.spec.event_log_of(schema)).full_name, slot=slot
+        )
 
     @property
     def event_log_table(self) -> str:
@@ -107,5 +119,6 @@ def resolve(settings: StackSettings) -> Deployment:
             ),
             thresholds=alert_thresholds(spec, by_name),
             snapshots=tuple(snapshots(spec, cfg)),
+            dr_schema=snapshot_schema(spec, cfg) if cfg.disaster_recovery and spec.dr is not None else None,
         )
     return Deployment(settings=settings, pipelines=MappingProxyType(facts))
