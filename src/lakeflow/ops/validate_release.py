@@ -71,6 +71,7 @@ from lakeflow.config.errors import ConfigErrors, did_you_mean
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import PipelineSpec
 from lakeflow.config.project import command_parser
+from lakeflow.model.deployment import Deployment, PipelineFacts, resolve
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import (
     EXIT_ERROR,
@@ -84,7 +85,7 @@ from lakeflow.ops.workspace import (
     run_sql,
 )
 from lakeflow.sql.names import quoted
-from lakeflow.sql.queries import PipelineRef, drop_rate, expectation_pass_rate
+from lakeflow.sql.queries import drop_rate, expectation_pass_rate
 
 EXIT_PASSED, EXIT_FAILED = 0, 1
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
@@ -322,14 +323,14 @@ def failure_reason(w: Any, pipeline_id: str, update_id: str) -> str | None:
 
 def run_checks(
     w: Any,
-    settings: StackSettings,
-    spec: PipelineSpec,
+    deployment: Deployment,
+    facts: PipelineFacts,
     target: Target,
     seconds: float,
     tolerance: float,
     margin: float,
 ) -> list[Check]:
-    warehouse = settings.config.warehouse_id
+    warehouse, spec = deployment.config.warehouse_id, facts.spec
     checks: list[Check] = []
     if not spec.tables:
         checks.append(Check("rows", NA, "no published tables", f"declare them: tables: in {spec.name}'s file"))
@@ -341,12 +342,11 @@ def run_checks(
             active = _count(w, warehouse, spec.catalog, target.active_schema, table)
             checks.append(compare_rows(table, count, active, target, tolerance))
 
-    environment = settings.config.environment
-    ref = PipelineRef(spec.name, environment, ".".join(spec.event_log_of(target.schema)), slot=target.slot)
+    ref = facts.ref_of(target.schema, target.slot)  # the slot under test: the live one's, or a candidate's
     # The whole hours since the update started (and a few minutes before): this update's events.
     window = max(1, math.ceil((seconds + 300) / 3600))
     rate = _rate(w, warehouse, expectation_pass_rate(ref, window), f"expectation pass rate of {ref.event_log}")
-    threshold = spec.monitoring.thresholds.expectation_pass_rate
+    threshold = facts.thresholds.expectation_pass_rate
     since = f"last {window} h"
     if rate is None:
         checks.append(Check("expectation pass rate", NA, f"no expectation evaluated ({since})", f">= {threshold:.2%}"))
@@ -358,9 +358,7 @@ def run_checks(
 
     if target.candidate:
         assert target.active_schema is not None
-        production = PipelineRef(
-            spec.name, environment, ".".join(spec.event_log_of(target.active_schema)), slot=target.active_slot
-        )
+        production = facts.ref_of(target.active_schema, target.active_slot)
         prod_rate = _rate(
             w,
             warehouse,
@@ -532,8 +530,8 @@ def _duration(seconds: float) -> str:
 
 def validate(
     w: Any,
-    settings: StackSettings,
-    spec: PipelineSpec,
+    deployment: Deployment,
+    facts: PipelineFacts,
     target: Target,
     request: dict[str, Any],
     timeout_seconds: float,
@@ -550,7 +548,7 @@ def validate(
     )
     state, _ = wait_for_update(w, target, update_id, timeout_seconds, progress)
     seconds = time.monotonic() - began
-    report = Report(settings.stack, spec.name, target.slot, target.pipeline_id, update_id, refresh, state, seconds)
+    report = Report(deployment.stack, facts.name, target.slot, target.pipeline_id, update_id, refresh, state, seconds)
     if state == "CANCELED":
         raise OpsError(
             f"update {update_id} of {target.label} was CANCELED after {_duration(seconds)} (someone stopped it): "
@@ -562,7 +560,7 @@ def validate(
         return report
     not_checked = f"update {update_id} COMPLETED, but its output could not be checked"
     try:
-        report.checks.extend(run_checks(w, settings, spec, target, seconds, tolerance, margin))
+        report.checks.extend(run_checks(w, deployment, facts, target, seconds, tolerance, margin))
     except OpsError as exc:
         raise type(exc)(f"{not_checked}: {exc}", f"{not_checked}: {exc.full}") from None
     except KeyboardInterrupt:
@@ -620,8 +618,17 @@ def main(argv: list[str] | None = None) -> int:
         outputs = load_outputs(args.stack, args.outputs)
         target = resolve_target(settings, outputs, spec, args.slot)
         w = client(bounds, verbose=args.verbose)
+        deployment = resolve(settings)
         report = validate(
-            w, settings, spec, target, request, args.timeout_minutes * 60, args.tolerance, args.metric_margin, progress
+            w,
+            deployment,
+            deployment.pipeline(spec.name),
+            target,
+            request,
+            args.timeout_minutes * 60,
+            args.tolerance,
+            args.metric_margin,
+            progress,
         )
     except OpsError as exc:
         return fail(exc)
