@@ -517,6 +517,15 @@ def test_a_workspace_local_group_cannot_hold_catalog_grants(workspace, project, 
     assert code == 1
 
 
+def test_principals_a_pipeline_file_grants_through_permissions_are_checked_too(workspace, project, capsys):
+    """A bundle's `permissions:` in a pipeline file reach the pipeline's ACL (lakeflow.model.deployment's
+    access lists): a principal named only there must exist as much as one named in the stack file."""
+    serve(workspace)
+    project.edit_pipeline("sales_pipeline", permissions=[{"level": "CAN_VIEW", "group_name": "auditors"}])
+    _, out = report(project, capsys)
+    assert ("principal", "group:auditors") in rows(out)
+
+
 # --- 6. Git credentials -------------------------------------------------------------------------------------------
 
 

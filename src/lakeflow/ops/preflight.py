@@ -74,6 +74,7 @@ from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import Library, monitoring_folder
 from lakeflow.config.project import command_parser
+from lakeflow.model.deployment import resolve
 from lakeflow.model.naming import physical_name
 from lakeflow.ops import workspace
 from lakeflow.ops.workspace import EXIT_ERROR, EXIT_OK, EXIT_WARNING, OpsError
@@ -269,6 +270,8 @@ class Preflight:
         self.w = w
         self.settings = settings
         self.cfg = settings.config
+        # What the stack deploys, resolved once (lakeflow.model.deployment): the checks ask for what it needs.
+        self.pipelines = tuple(resolve(settings).pipelines.values())
         self.checks: list[Check] = []
         self.not_checked: list[str] = []
         self._effective: dict[tuple[str, str, str | None], dict[str, frozenset[str]]] = {}
@@ -296,7 +299,7 @@ class Preflight:
         self._run_as_checks(run_as_failure)
         # A pipeline file's own run_as: the same identity checks (its grants are not read: the
         # catalog checks are the stack run-as principal's).
-        own = {s.run_as_principal for s in self.settings.pipelines if s.run_as_principal} - {self.cfg.run_as}
+        own = {p.run_as for p in self.pipelines} - {self.cfg.run_as}
         for principal in sorted(p for p in own if p):
             identity, failure = self._run_as_identity(principal)
             self._run_as_checks(failure, principal, identity)
@@ -393,9 +396,7 @@ class Preflight:
         return lacking
 
     def _catalogs(self) -> None:
-        data = dict.fromkeys(
-            c for s in self.settings.pipelines for c in (s.catalog, s.monitoring.event_log.catalog) if c
-        )
+        data = dict.fromkeys(c for p in self.pipelines for c in (p.spec.catalog, p.event_log.catalog) if c)
         for catalog in data:
             self._catalog("catalog", catalog, ("USE_CATALOG", "CREATE_SCHEMA"), ("USE_CATALOG", "CREATE_SCHEMA"))
         if not self.cfg.disaster_recovery:
@@ -403,7 +404,7 @@ class Preflight:
         dr = dict.fromkeys(
             [
                 *([self.cfg.dr_catalog] if self.cfg.dr_catalog else []),
-                *(s.dr.target.split(".")[0] for s in self.settings.pipelines if s.dr and s.dr.target),
+                *(p.dr_schema[0] for p in self.pipelines if p.dr_schema is not None),
             ]
         )
         for catalog in dr:
@@ -770,10 +771,10 @@ class Preflight:
     def _principals(self) -> None:
         cfg = self.cfg
         granted: dict[str, bool] = {}  # principal -> needs Unity Catalog privileges (an account group)
-        for spec in self.settings.pipelines:
-            for p in (*spec.viewers, *spec.runners, *spec.managers):
+        for pipeline in self.pipelines:  # who may use each pipeline: the stack's lists and its file's
+            for p in (*pipeline.viewers, *pipeline.runners, *pipeline.managers):
                 granted.setdefault(p, False)
-            for p in spec.release.consumers if spec.release else ():
+            for p in pipeline.spec.release.consumers if pipeline.spec.release else ():
                 granted[p] = True
         for p in (*cfg.viewers, *cfg.runners, *cfg.managers):
             granted.setdefault(p, False)
