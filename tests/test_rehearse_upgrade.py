@@ -87,6 +87,18 @@ def test_a_completed_rehearsal_reports_ready_and_leaves_nothing(workspace, proje
     assert "RUNNING" in captured.err and "COMPLETED" in captured.err  # progress
 
 
+def test_where_the_workspace_does_not_say_the_copy_is_named_as_the_stack_deploys_it(workspace, project, outputs):
+    """A live pipeline read without a name: the copy takes the stack's physical name of it
+    (lakeflow.model.deployment), never the bare logical name another stack's copy could share."""
+    serve(workspace, "COMPLETED")
+    live = recorded("pipeline_get", spec={**recorded("pipeline_get")["spec"], "catalog": "staging"})
+    live.pop("name", None)
+    workspace.on("GET", rf"{PIPELINES}/{SOURCE}", live)
+    assert run(project, outputs) == 0
+    (create,) = workspace.calls("POST", PIPELINES)
+    assert create.body["name"].startswith("staging_sales_pipeline_upgrade_rehearsal_")
+
+
 def test_a_failed_rehearsal_says_why_and_still_cleans_up(workspace, project, outputs, capsys):
     serve(workspace, "RUNNING", "FAILED")
     assert run(project, outputs, "--channel", "PREVIEW") == 1

@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from lakeflow.config.errors import ConfigErrors
+from lakeflow.config.loader import StackSettings
 from lakeflow.config.project import command_parser
+from lakeflow.model.deployment import resolve
 from lakeflow.ops import workspace
 from lakeflow.ops.validate_release import Target, UpdateNotValidated, wait_for_update
 from lakeflow.ops.workspace import OpsError, client, guarded, load_outputs, pipeline_ids, run_sql
@@ -91,7 +93,7 @@ def rehearsal_schema(schema: str, run_id: str) -> str:
 
 def rehearse(
     w: Any,
-    settings: Any,
+    settings: StackSettings,
     pipeline: str,
     source_id: str,
     channel: str = "PREVIEW",
@@ -99,19 +101,20 @@ def rehearse(
     say: Callable[[str], None] = print,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Rehearsal:
-    spec = settings.pipeline(pipeline)
+    # The deployed pipeline is copied as the workspace holds it; where it does not say, as the stack deploys it.
+    facts = resolve(settings).pipeline(pipeline)
     live = guarded(f"pipeline {pipeline} ({source_id})", lambda: w.pipelines.get(source_id))
     if live.spec is None:
         raise OpsError(f"pipeline {pipeline} ({source_id}) returned no spec")
-    catalog = str(live.spec.catalog or spec.catalog)
+    catalog = str(live.spec.catalog or facts.spec.catalog)
     run_id = new_run_id(now())
     r = Rehearsal(
         pipeline=pipeline,
         source_id=source_id,
         channel=channel,
-        copy_name=f"{live.name or spec.name}_upgrade_rehearsal_{run_id}",
+        copy_name=f"{live.name or facts.physical_name}_upgrade_rehearsal_{run_id}",
         catalog=catalog,
-        schema=rehearsal_schema(str(live.spec.schema or spec.data_schema), run_id),
+        schema=rehearsal_schema(str(live.spec.schema or facts.spec.data_schema), run_id),
         run_id=run_id,
     )
     try:
