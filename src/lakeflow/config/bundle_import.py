@@ -84,8 +84,9 @@ from typing import Any
 import yaml
 
 from lakeflow.config.errors import ConfigError, _show, did_you_mean
-from lakeflow.config.loader import _BUNDLE_HINTS, _BUNDLE_REFERENCE, _PLACEHOLDER, NAMESPACE, PIPELINES_DIR
+from lakeflow.config.loader import NAMESPACE, PIPELINES_DIR
 from lakeflow.config.models import _ABSOLUTE, PERMISSION_LEVELS, POINTERS, REJECTED_PIPELINE_KEYS, PipelineSpec
+from lakeflow.config.placeholders import BUNDLE_HINTS, BUNDLE_REFERENCE, PLACEHOLDER
 from lakeflow.config.project import project_root
 from lakeflow.config.yaml_source import MAX_VALUES, YamlDoc, join, load_yaml
 
@@ -568,9 +569,9 @@ class _Bundle:
     def _reference(self, inner: str, path: str, target: str | None, key: str, seen: frozenset[str]) -> Any:
         """What `${inner}` becomes: a variable's value (resolved), or the reference to write."""
         written = "${" + inner + "}"
-        if _PLACEHOLDER.fullmatch(written):
+        if PLACEHOLDER.fullmatch(written):
             return written  # this stack's ${NAME}
-        if not _BUNDLE_REFERENCE.fullmatch(written):
+        if not BUNDLE_REFERENCE.fullmatch(written):
             self.note(key, f"{path}: {written}: neither a bundle reference nor a ${{NAME}}; kept (write the value)")
             return written
         scope, name, *parts = re.findall(r"[^.\[\]]+", inner)
@@ -598,7 +599,7 @@ class _Bundle:
         elif inner == "bundle.name" and isinstance(self.name, str):
             return self.name
         variable = upper_snake(inner)
-        hint = _BUNDLE_HINTS.get(scope, "this stack does not resolve it")
+        hint = BUNDLE_HINTS.get(scope, "this stack does not resolve it")
         self.note(key, f"{path}: {written} cannot be carried over ({hint}); written ${{{variable}}}")
         self.origins.setdefault(variable, f"stands for the bundle's {written}")
         return "${" + variable + "}"
@@ -784,10 +785,10 @@ def _variables(data: Any) -> dict[str, list[str]]:
     """Stack variable -> where the pipeline file uses it."""
     used: dict[str, list[str]] = {}
     for path, text in _strings(data):
-        names = [m.group(2) for m in _PLACEHOLDER.finditer(text) if not m.group(1)]
+        names = [m.group(2) for m in PLACEHOLDER.finditer(text) if not m.group(1)]
         names += [
             m.group(1)[4:]
-            for m in _BUNDLE_REFERENCE.finditer(text)
+            for m in BUNDLE_REFERENCE.finditer(text)
             if m.group(1).count(".") == 1 and m.group(1).startswith("var.")
         ]
         for name in names:

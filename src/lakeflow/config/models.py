@@ -3,7 +3,7 @@
 Pipeline files use the Databricks API's snake_case (the shape of the operations guide's
 `pipeline-config.yaml`, section 4.1); stack config keys use Pulumi's camelCase. Both reject
 unknown keys. Cross-field and cross-file rules (dependencies, modes, caps) live in
-`lakeflow.config.loader`, which has the whole picture.
+`lakeflow.config.cross_checks`, which `lakeflow.config.loader` runs with the whole picture.
 """
 
 from __future__ import annotations
@@ -768,6 +768,8 @@ class PipelineSpec(_Strict, _PipelineFields):  # type: ignore[misc,valid-type]
 
 
 # --- Pulumi.<stack>.yaml (namespace `lakeflow:`) --------------------------------------------
+
+NAMESPACE = "lakeflow"  # the stack file's config namespace: `lakeflow:<key>`
 
 
 class StackConfig(_Strict):
