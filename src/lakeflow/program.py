@@ -82,8 +82,23 @@ async def _let_registrations_run() -> None:
 async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPipeline]:
     """The stack's components, from its resolved deployment (lakeflow.model.deployment): every
     per-pipeline fact (names, tags, access, event log, thresholds, snapshots) is read from there."""
-    cfg = settings.config
     deployment = resolve(settings)
+    routing, folder, alert_settings = _alerting(deployment)
+    policy_ids = _cost_guardrails(deployment)
+    failure_emails = _failure_emails(deployment.config, routing)
+    pipelines = await _pipelines(deployment, failure_emails, policy_ids)
+    schedules = await _schedules(deployment, pipelines, routing, failure_emails, policy_ids)
+    await _alerts(deployment, alert_settings)
+    dashboard = _dashboard(deployment, folder)
+    snapshot_jobs = _disaster_recovery(deployment, routing)
+    _exports(deployment, pipelines, schedules, snapshot_jobs, dashboard)
+    return pipelines
+
+
+def _alerting(deployment: Deployment) -> tuple[AlertRouting, AlertFolder, AlertSettings]:
+    """Where alerts go (the routing), the folder they and the dashboard live in, and the settings
+    every alert of the stack shares."""
+    cfg = deployment.config
     routing = AlertRouting(
         "alert-routing",
         AlertRoutingArgs(
@@ -103,7 +118,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
     path = monitoring_folder(cfg)
     assert path is not None  # the loader requires workspaceFolder without runAs
     folder = AlertFolder("alerts", AlertFolderArgs(path=path, viewers=cfg.viewers, managers=cfg.managers))
-    alerting = AlertSettings(
+    alert_settings = AlertSettings(
         warehouse_id=cfg.warehouse_id,
         cron=cfg.alert_cron,
         timezone=cfg.timezone,
@@ -117,50 +132,82 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         folder_path=path,
         folder_id=folder.folder_id,
     )
-    policy_ids = _cost_guardrails(deployment)
+    return routing, folder, alert_settings
 
-    # Pipeline notifications only take email addresses: the stack's failure list plus the P1 route's.
-    failure_emails = list(dict.fromkeys([*cfg.failure_emails, *routing.emails(Severity.P1)]))
+
+def _failure_emails(cfg: StackConfig, routing: AlertRouting) -> list[str]:
+    """Who hears of a failed pipeline update or scheduled run. Pipeline notifications only take email
+    addresses: the stack's failure list plus the P1 route's."""
+    return list(dict.fromkeys([*cfg.failure_emails, *routing.emails(Severity.P1)]))
+
+
+async def _pipelines(
+    deployment: Deployment, failure_emails: list[str], policy_ids: Mapping[str, pulumi.Output[str]]
+) -> dict[str, DltPipeline | BlueGreenPipeline]:
+    """Each pipeline, in the order of the pipeline files: a blue/green one where it declares a
+    release, its slots' versions from the promotion source unless pinned."""
+    settings, cfg = deployment.settings, deployment.config
     failure_notifications = (
         [Notification(email_recipients=failure_emails, alerts=list(FAILURE_ALERTS))] if failure_emails else []
     )
-
     releases = _promotion_source(settings)
     pipelines: dict[str, DltPipeline | BlueGreenPipeline] = {}
     for facts in deployment.pipelines.values():
         spec = facts.spec
-        args = DltPipelineArgs(
-            name=facts.physical_name,
-            catalog=spec.catalog,
-            schema=spec.schema_name,
-            libraries=[_provider_shape(lib) for lib in spec.libraries],
-            development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
-            continuous=spec.continuous,
-            photon=spec.photon,
-            serverless=spec.serverless,
-            channel=Channel(spec.channel),
-            edition=Edition(spec.edition),
-            clusters=[_provider_shape(c) for c in spec.clusters],
-            configuration={**spec.configuration, **restore_configuration(facts)},
-            notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
-            run_as=facts.run_as,
-            tags=dict(facts.tags),
-            viewers=list(facts.viewers),
-            runners=list(facts.runners),
-            managers=list(facts.managers),
-            event_log=facts.event_log,
-            budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
-            spot=Cloud(cfg.cloud) if cfg.spot_instances else None,
-            settings=spec.provider_settings(),
-            import_id=spec.import_id,
-        )
+        args = _pipeline_args(cfg, facts, failure_notifications, policy_ids)
         if spec.release is None:
             # Pipelines own their tables: a protected pipeline cannot be deleted or replaced.
             pipelines[spec.name] = DltPipeline(spec.name, args, opts=pulumi.ResourceOptions(protect=cfg.protect))
         else:
             pipelines[spec.name] = BlueGreenPipeline(spec.name, _blue_green_args(settings, spec, args, releases))
         await _let_registrations_run()
+    return pipelines
 
+
+def _pipeline_args(
+    cfg: StackConfig,
+    facts: PipelineFacts,
+    failure_notifications: list[Notification],
+    policy_ids: Mapping[str, pulumi.Output[str]],
+) -> DltPipelineArgs:
+    """The pipeline as its file and the stack declare it (a blue/green pipeline's slots start from it)."""
+    spec = facts.spec
+    return DltPipelineArgs(
+        name=facts.physical_name,
+        catalog=spec.catalog,
+        schema=spec.schema_name,
+        libraries=[_provider_shape(lib) for lib in spec.libraries],
+        development=spec.development if spec.development is not None else cfg.mode is Mode.DEVELOPMENT,
+        continuous=spec.continuous,
+        photon=spec.photon,
+        serverless=spec.serverless,
+        channel=Channel(spec.channel),
+        edition=Edition(spec.edition),
+        clusters=[_provider_shape(c) for c in spec.clusters],
+        configuration={**spec.configuration, **restore_configuration(facts)},
+        notifications=[_provider_shape(n) for n in [*failure_notifications, *spec.notifications]],
+        run_as=facts.run_as,
+        tags=dict(facts.tags),
+        viewers=list(facts.viewers),
+        runners=list(facts.runners),
+        managers=list(facts.managers),
+        event_log=facts.event_log,
+        budget_policy_id=spec.budget_policy_id or policy_ids.get(spec.name),
+        spot=Cloud(cfg.cloud) if cfg.spot_instances else None,
+        settings=spec.provider_settings(),
+        import_id=spec.import_id,
+    )
+
+
+async def _schedules(
+    deployment: Deployment,
+    pipelines: Mapping[str, DltPipeline | BlueGreenPipeline],
+    routing: AlertRouting,
+    failure_emails: list[str],
+    policy_ids: Mapping[str, pulumi.Output[str]],
+) -> dict[str, PipelineSchedule]:
+    """A job per pipeline with a schedule, starting its update and those of its unscheduled upstreams."""
+    settings, cfg = deployment.settings, deployment.config
     schedules: dict[str, PipelineSchedule] = {}
     by_name = {spec.name: spec for spec in settings.pipelines}
     for facts in deployment.pipelines.values():
@@ -170,7 +217,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
         # One job per pipeline update: an upstream with a job of its own is not started here too;
         # its tables' updates start this job instead (settings.models.upstream_tables).
         run_here = [u for u in spec.schedule.after if by_name[u].schedule is None]
-        watched = upstream_tables(spec, by_name)
+        watched_tables = upstream_tables(spec, by_name)
         schedules[spec.name] = PipelineSchedule(
             spec.name,
             PipelineScheduleArgs(
@@ -181,7 +228,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
                 pause_status=cfg.schedule_pause_status,
                 timezone=cfg.timezone,
                 upstream=[UpstreamPipeline(u, pipelines[u].pipeline_id) for u in run_here],
-                upstream_tables=watched,
+                upstream_tables=watched_tables,
                 failure_emails=failure_emails,
                 run_as=facts.run_as,
                 tags=dict(facts.tags),
@@ -195,33 +242,25 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             ),
         )
         await _let_registrations_run()
+    return schedules
 
-    refs = {name: facts.ref for name, facts in deployment.pipelines.items()}
-    monitored = {
-        name: WatchedPipeline(
-            name,
-            facts.event_log_table,
-            slot=facts.live_slot,
-            continuous=facts.spec.continuous,
-            thresholds=AlertThresholds(**facts.thresholds.model_dump()),
-            serverless=facts.spec.serverless,
-            expectations=facts.spec.serverless or facts.spec.edition == "ADVANCED",
-            daily_limit_usd=facts.spec.cost.daily_limit_usd,
-            monthly_budget_usd=facts.spec.cost.monthly_budget_usd,
-        )
-        for name, facts in deployment.pipelines.items()
-    }
+
+async def _alerts(deployment: Deployment, alert_settings: AlertSettings) -> None:
+    """Each pipeline's own alerts, the stack's alerts over every pipeline, and (with a limit) the
+    environment's cost alerts."""
+    cfg = deployment.config
+    monitored = {name: _watched(facts) for name, facts in deployment.pipelines.items()}
     # Event-log metrics: each pipeline's own alerts, reading its own log (docs/adr/0007), so a new
     # pipeline whose log does not exist yet blinds nobody else's. One turn of the loop after each
     # pipeline's, as after every component (_let_registrations_run).
-    for name, pipeline in monitored.items():
+    for name, watched in monitored.items():
         PipelineAlerts(
             f"pipeline-alerts-{name}",
             PipelineAlertsArgs(
                 display_name=f"{physical_name(cfg, 'pipelines')} {name}",
                 environment=cfg.environment,
-                pipelines=[pipeline],
-                settings=alerting,
+                pipelines=[watched],
+                settings=alert_settings,
                 scope=AlertScope.PIPELINE,
             ),
         )
@@ -233,7 +272,7 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             display_name=physical_name(cfg, "pipelines"),
             environment=cfg.environment,
             pipelines=list(monitored.values()),
-            settings=alerting,
+            settings=alert_settings,
         ),
     )
     if cfg.daily_cost_limit_usd or cfg.monthly_cost_limit_usd:
@@ -242,42 +281,68 @@ async def build(settings: StackSettings) -> dict[str, DltPipeline | BlueGreenPip
             CostAlertsArgs(
                 display_name=physical_name(cfg, "environment"),
                 environment=cfg.environment,
-                settings=alerting,
+                settings=alert_settings,
                 daily_limit_usd=cfg.daily_cost_limit_usd,
                 monthly_limit_usd=cfg.monthly_cost_limit_usd,
             ),
         )
-    dashboard = MonitoringDashboard(
+
+
+def _watched(facts: PipelineFacts) -> WatchedPipeline:
+    """The pipeline as its alerts see it: its live event log, its thresholds and its cost limits."""
+    return WatchedPipeline(
+        facts.name,
+        facts.event_log_table,
+        slot=facts.live_slot,
+        continuous=facts.spec.continuous,
+        thresholds=AlertThresholds(**facts.thresholds.model_dump()),
+        serverless=facts.spec.serverless,
+        expectations=facts.spec.serverless or facts.spec.edition == "ADVANCED",
+        daily_limit_usd=facts.spec.cost.daily_limit_usd,
+        monthly_budget_usd=facts.spec.cost.monthly_budget_usd,
+    )
+
+
+def _dashboard(deployment: Deployment, folder: AlertFolder) -> MonitoringDashboard:
+    """The monitoring dashboard over every pipeline's live event log."""
+    cfg = deployment.config
+    return MonitoringDashboard(
         "monitoring",
         MonitoringDashboardArgs(
             display_name=f"{physical_name(cfg, 'pipelines')} monitoring",
             parent_path=folder.path,  # in the alerts' folder, under its ACL, once it exists
             warehouse_id=cfg.warehouse_id,
             environment=cfg.environment,
-            pipelines=[DashboardPipeline(r.name, r.event_log, r.slot, r.continuous) for r in refs.values()],
+            pipelines=[DashboardPipeline(r.name, r.event_log, r.slot, r.continuous) for r in deployment.refs],
             viewers=cfg.viewers,
             managers=cfg.managers,
         ),
     )
 
-    snapshot_jobs = _disaster_recovery(deployment, routing)
 
+def _exports(
+    deployment: Deployment,
+    pipelines: Mapping[str, DltPipeline | BlueGreenPipeline],
+    schedules: Mapping[str, PipelineSchedule],
+    snapshot_jobs: Mapping[str, PipelineSnapshots],
+    dashboard: MonitoringDashboard,
+) -> None:
+    """The stack's outputs: each pipeline's ids, name and url, the dashboard and the releases."""
     pulumi.export(
         "pipelines",
         {
             name: {
-                "id": p.pipeline_id,
+                "id": pipeline.pipeline_id,
                 "name": deployment.pipelines[name].physical_name,
-                "url": p.url,
+                "url": pipeline.url,
                 "job_id": schedules[name].job_id if name in schedules else None,
                 "snapshot_job_id": snapshot_jobs[name].job.id if name in snapshot_jobs else None,
             }
-            for name, p in pipelines.items()
+            for name, pipeline in pipelines.items()
         },
     )
     pulumi.export("dashboard_id", dashboard.dashboard.id)
-    pulumi.export("releases", _releases_output(settings, pipelines))
-    return pipelines
+    pulumi.export("releases", _releases_output(deployment.settings, pipelines))
 
 
 def _schedule_args(spec: PipelineSpec) -> ScheduleArgs:
