@@ -68,13 +68,15 @@ def test_a_destroy_is_refused_with_status_1_and_acknowledged_through_make_dollar
 
 @pytest.mark.parametrize("where", ["command line", "environment"])
 def test_an_argument_that_looks_like_make_or_shell_syntax_reaches_the_command_as_written(repo, where):
-    weird = "nope$(shell touch pwned)$$x$databricks`touch pwned2`;$HOME"
+    # make's own syntax, then the shell's: substitution, backticks, a command after `;`, a quote broken out of
+    weird = "nope$(shell touch pwned)$$x$databricks`touch pwned2`;$HOME$(touch pwned3)' ; touch pwned4 #"
     if where == "command line":
         result = run(repo, "make", "-s", "plan", f"STACK={weird}")
     else:  # as CI passes values (env:), which make would expand too
         result = run(repo, "make", "-s", "plan", env={"STACK": weird})
     assert result.returncode == 2 and f"Stack {weird!r} not planned" in result.stderr
-    assert not (repo / "pwned").exists() and not (repo / "pwned2").exists()
+    assert "is not a stack name" in result.stderr  # a stack name is a name (Pulumi's [A-Za-z0-9_.-])
+    assert not [name for name in ("pwned", "pwned2", "pwned3", "pwned4") if (repo / name).exists()]
 
 
 # One cheap failing invocation per command (a stack that does not exist, a missing file): make
