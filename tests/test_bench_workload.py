@@ -23,3 +23,16 @@ def test_the_benchmark_project_plans(tmp_path):
     assert plan.schema_errors == []
     kinds = {r["type"].rsplit(":", 1)[-1] for r in plan.resources}
     assert {"Pipeline", "Job", "AlertV2"} <= kinds
+
+
+def test_the_suite_benchmark_refuses_a_baseline_it_cannot_check_out():
+    """bench/suite_bench.py measures against a commit: a ref that is none stops it at once, saying which."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "suite_bench.py"), "--base", "no-such-ref", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "suite_bench: cannot check out no-such-ref" in done.stderr, done.stderr
