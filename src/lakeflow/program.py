@@ -49,9 +49,10 @@ from lakeflow.components.monitoring_dashboard import DashboardPipeline
 from lakeflow.components.pipeline_alerts import AlertScope, AlertThresholds
 from lakeflow.components.pipeline_schedule import FileArrivalArgs, ScheduleArgs
 from lakeflow.components.types import Channel, Cloud, Edition, EventLogTable, Severity, Tag
-from lakeflow.config.loader import NAMESPACE, StackSettings
+from lakeflow.config.loader import StackSettings
 from lakeflow.config.models import (
     FAILURE_ALERTS,
+    NAMESPACE,
     SECRET_KEYS,
     Library,
     Mode,

@@ -84,8 +84,15 @@ from typing import Any
 import yaml
 
 from lakeflow.config.errors import ConfigError, _show, did_you_mean
-from lakeflow.config.loader import NAMESPACE, PIPELINES_DIR
-from lakeflow.config.models import _ABSOLUTE, PERMISSION_LEVELS, POINTERS, REJECTED_PIPELINE_KEYS, PipelineSpec
+from lakeflow.config.loader import PIPELINES_DIR
+from lakeflow.config.models import (
+    _ABSOLUTE,
+    NAMESPACE,
+    PERMISSION_LEVELS,
+    POINTERS,
+    REJECTED_PIPELINE_KEYS,
+    PipelineSpec,
+)
 from lakeflow.config.placeholders import BUNDLE_HINTS, BUNDLE_REFERENCE, PLACEHOLDER
 from lakeflow.config.project import project_root
 from lakeflow.config.yaml_source import MAX_VALUES, YamlDoc, join, load_yaml
