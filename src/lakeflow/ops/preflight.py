@@ -771,13 +771,12 @@ class Preflight:
     def _principals(self) -> None:
         cfg = self.cfg
         granted: dict[str, bool] = {}  # principal -> needs Unity Catalog privileges (an account group)
-        for pipeline in self.pipelines:  # who may use each pipeline: the stack's lists and its file's
+        # Who may use each pipeline: the stack's lists and its file's (a stack has at least one pipeline).
+        for pipeline in self.pipelines:
             for p in (*pipeline.viewers, *pipeline.runners, *pipeline.managers):
                 granted.setdefault(p, False)
             for p in pipeline.spec.release.consumers if pipeline.spec.release else ():
                 granted[p] = True
-        for p in (*cfg.viewers, *cfg.runners, *cfg.managers):
-            granted.setdefault(p, False)
         if cfg.disaster_recovery:
             for p in cfg.managers:  # readers of the snapshot and backup schemas
                 granted[p] = True
