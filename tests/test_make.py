@@ -45,20 +45,17 @@ PIPELINE_URN = "urn:pulumi:dev::lakeflow::lakeflow:index:DltPipeline$databricks:
 
 
 def test_a_destroy_is_refused_with_status_1_and_acknowledged_through_make_dollar_signs_and_all(repo):
-    (repo / "pipelines" / "invoice_ingest.yaml").unlink()
-    try:
-        # bin/lakeflow returns the guard's 1 (make would fold it into 2) and names the URN ...
-        refused = run(repo, "bin/lakeflow", "diff", "--stack", "dev", "--base", "HEAD")
-        assert refused.returncode == 1
-        assert f"  x {PIPELINE_URN}invoice_ingest-pipeline: Pipeline holds data" in refused.stdout
-    finally:
-        subprocess.run(["git", "checkout", "-q", "--", "pipelines"], cwd=repo, check=True)
-    # ... which make passes on as the user typed it, in single quotes, `$databricks` included: here judged
-    # on the same delete as the deploy gate sees it (a preview), without planning the two sides again.
+    # Judged on a delete as the deploy gate sees it (the real engine's preview): the guard on planned deletes
+    # is tested in-process (tests/test_diff.py); here, the statuses the processes return and the URN typed back.
     urn = f"{PIPELINE_URN}invoice_ingest-pipeline"
     preview = repo / "preview.json"
     state = {"urn": urn, "type": urn.rsplit("$", 1)[1].split("::")[0], "inputs": {}}
     preview.write_text(json.dumps({"steps": [{"op": "delete", "urn": urn, "oldState": state}]}))
+    # bin/lakeflow returns the guard's 1 (make would fold it into 2) and names the URN ...
+    refused = run(repo, "bin/lakeflow", "diff", "--stack", "dev", "--engine-preview", str(preview))
+    assert refused.returncode == 1
+    assert f"  x {urn}: Pipeline holds data" in refused.stdout
+    # ... which make passes on as the user typed it, in single quotes, `$databricks` included
     refused = run(repo, "make", "-s", "diff", "STACK=dev", f"ENGINE_PREVIEW={preview}")
     assert refused.returncode == 2 and "make diff: exit status 1" in refused.stderr
     acknowledged = run(repo, "make", "-s", "diff", "STACK=dev", f"ENGINE_PREVIEW={preview}", f"ALLOW_DESTROY={urn}")

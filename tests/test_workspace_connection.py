@@ -209,10 +209,10 @@ def test_connection_refused(name, workspace, project, outputs, capsys):
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_host_that_never_answers(name, workspace, project, outputs, capsys):
     with silent_server() as host:
-        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.25")
+        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.1")
     assert code == 2 and seconds < BOUND
     assert one_line(capsys, prog) == (
-        f"{host} did not answer within 0.25 s (slow or down? https://status.databricks.com; "
+        f"{host} did not answer within 0.1 s (slow or down? https://status.databricks.com; "
         "--http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits longer)"
     )
 
@@ -220,10 +220,10 @@ def test_a_host_that_never_answers(name, workspace, project, outputs, capsys):
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_host_that_cannot_be_connected_to(name, workspace, project, outputs, capsys):
     with full_backlog() as host:
-        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.25")
+        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.1")
     assert code == 2 and seconds < BOUND
     assert one_line(capsys, prog) == (
-        f"cannot reach {host}: no connection within 0.25 s (a firewall, VPN or proxy in the way? {HINT}; "
+        f"cannot reach {host}: no connection within 0.1 s (a firewall, VPN or proxy in the way? {HINT}; "
         "--http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits longer)"
     )
 
