@@ -45,7 +45,7 @@ plan: $(STAMP)
 ##       Compiled modules are kept (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set:
 ##       each worker and each command the tests start would otherwise compile the package and the tests again.
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto -m "not engine and not install"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist loadgroup -m "not engine and not install"
 
 ## engine: build the real Pulumi CLI, Python language host and Databricks provider from Go modules
 ##         (cached by version: ~/.cache/lakeflow-engine, or LAKEFLOW_ENGINE_CACHE)

@@ -5,8 +5,9 @@ Issue 20's target is `make test` under 25 s on 2 CPUs, read from the runner's ow
 "passed in N s" line, which is what this reports (with the CPU seconds the run and its children used,
 from `getrusage(RUSAGE_CHILDREN)`). A worktree of REF is checked out beside this one and shares this checkout's
 virtualenv (a symlink, so its own tests that start commands find `.venv/bin`); REF's package comes
-first on the path there. Each run is a fresh `python -m pytest -n auto -m "not engine and not install"`,
-as the Makefile's `test` target runs it, compiled modules kept (`PYTHONDONTWRITEBYTECODE` unset).
+first on the path there. Each run is a fresh
+`python -m pytest -n auto --dist loadgroup -m "not engine and not install"`, as the Makefile's `test` target
+runs it, compiled modules kept (`PYTHONDONTWRITEBYTECODE` unset).
 
 A measurement, not a test: exit 0 whatever the numbers, 1 if a run failed or REF cannot be checked out.
 """
@@ -25,7 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = ["-m", "pytest", "-n", "auto", "-m", "not engine and not install", "-p", "no:cacheprovider"]
+SUITE = ["-m", "pytest", "-n", "auto", "--dist", "loadgroup", "-m", "not engine and not install"]
+SUITE += ["-p", "no:cacheprovider"]
 PASSED = re.compile(r"(\d+) passed.* in ([\d.]+)s")
 
 

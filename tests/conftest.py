@@ -93,6 +93,11 @@ def dump_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False)
 
 
+# The tests that start the Databricks SDK (about a second of imports in each process that does): on one
+# worker, which alone pays for it (`make test` runs pytest-xdist with --dist loadgroup).
+DATABRICKS_SDK = pytest.mark.xdist_group("databricks-sdk")
+
+
 @dataclass
 class Project:
     root: Path

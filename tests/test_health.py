@@ -20,7 +20,10 @@ from lakeflow.config.quartz import cron_period_minutes
 from lakeflow.ops import health
 from lakeflow.sql import queries
 from lakeflow.sql.queries import PipelineRef
+from tests.conftest import DATABRICKS_SDK
 from tests.fake_databricks import Answer, recorded
+
+pytestmark = DATABRICKS_SDK
 
 SALES = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
 CLICKSTREAM = "5e8a2c71-9d3b-4f60-a1e4-7b2c9d0e1f3a"

@@ -16,7 +16,7 @@ import yaml
 from lakeflow.config import json_schema, provider_models
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.models import DECLARED_PIPELINE_FIELDS, PASSTHROUGH_FIELDS, REJECTED_PIPELINE_KEYS
-from tests.conftest import ROOT, Project, by_type, resource
+from tests.conftest import DATABRICKS_SDK, ROOT, Project, by_type, resource
 from tests.test_settings_validation import error_at, load_errors
 
 pytestmark = pytest.mark.plan
@@ -401,6 +401,7 @@ def test_the_json_schema_is_generated_from_the_models():
     )
 
 
+@DATABRICKS_SDK  # describes the provider's fields with the SDK's documentation of them
 def test_the_provider_field_description_matches_the_installed_provider():
     assert provider_models.DESCRIPTION_FILE.read_text(encoding="utf-8") == provider_models.render(
         provider_models.describe()

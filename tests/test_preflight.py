@@ -18,8 +18,10 @@ import pytest
 
 from lakeflow.config.models import monitoring_folder
 from lakeflow.ops import preflight
-from tests.conftest import ROOT, by_type
+from tests.conftest import DATABRICKS_SDK, ROOT, by_type
 from tests.fake_databricks import Answer, recorded
+
+pytestmark = DATABRICKS_SDK
 
 CI = "4d7f2a90-1b3c-4e5d-8f6a-7b8c9d0e1f2a"  # the deployer (preflight_me.json)
 RUNNER = "9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"  # prod's lakeflow:runAs

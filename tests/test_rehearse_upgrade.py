@@ -13,7 +13,10 @@ import lakeflow.ops.validate_release
 import lakeflow.ops.workspace
 from lakeflow.offline.stack_file import load_stack
 from lakeflow.sql.names import quoted
+from tests.conftest import DATABRICKS_SDK
 from tests.fake_databricks import Answer, recorded
+
+pytestmark = DATABRICKS_SDK
 
 SOURCE = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
 COPY = "c0c0c0c0-1111-4222-8333-444444444444"

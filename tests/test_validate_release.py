@@ -19,8 +19,10 @@ import pytest
 import lakeflow.ops.workspace
 from lakeflow.ops import validate_release
 from lakeflow.sql.queries import PipelineRef, drop_rate, expectation_pass_rate
-from tests.conftest import Project
+from tests.conftest import DATABRICKS_SDK, Project
 from tests.fake_databricks import Answer, FakeWorkspace, recorded
+
+pytestmark = DATABRICKS_SDK
 
 BLUE = "5b1e7c3a-2d4f-4a6b-8c9d-0e1f2a3b4c5d"  # prod_customer_360, the adopted slot
 GREEN = "7d2c9e10-4b3a-4f6e-8a1d-5e6f7a8b9c0d"  # prod_customer_360_green

@@ -38,8 +38,10 @@ import lakeflow.ops.validate_release
 import lakeflow.ops.workspace
 from lakeflow.ops import health, preflight, rehearse_upgrade, validate_release
 from lakeflow.ops.workspace import Timeouts, Unusable, brief, timeouts
-from tests.conftest import ROOT
+from tests.conftest import DATABRICKS_SDK, ROOT
 from tests.fake_databricks import Answer, recorded
+
+pytestmark = DATABRICKS_SDK
 
 SALES = "3f6b0d4e-5a1c-4b7e-9e52-0c1d2e3f4a5b"
 HINT = "is DATABRICKS_HOST right? a workspace URL looks like https://<name>.cloud.databricks.com"
