@@ -134,6 +134,8 @@ def test_an_output_path_that_cannot_be_written_is_named(command, argv, tmp_path,
     assert code == 2
     assert "cannot be written" in err and str(tmp_path) in err
     assert "Traceback" not in out + err
+    if command == "plan":  # refused before a second of planning, with nothing printed
+        assert out == "" and "not planned" in err
 
 
 @pytest.fixture(scope="module")

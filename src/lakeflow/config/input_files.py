@@ -213,6 +213,19 @@ def _type_name(value: Any) -> str:
     )
 
 
+def check_writable(path: Path, label: str) -> None:
+    """Refuse an output path that cannot be written before the work that fills it (a plan: seconds), with the
+    FileRefused `write_text` would give after it. A file this creates to find out is removed again."""
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise FileRefused(f"{label}={path}: cannot be written ({exc.strerror})") from None
+    if not existed:
+        path.unlink()
+
+
 def write_text(path: Path, label: str, text: str) -> None:
     """Write a command's output file; a path that cannot be written is a FileRefused naming it."""
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lakeflow.config.errors import ConfigErrors
-from lakeflow.config.input_files import FileRefused, read_outputs, write_text
+from lakeflow.config.input_files import FileRefused, check_writable, read_outputs, write_text
 from lakeflow.config.project import command_parser, project_root
 from lakeflow.offline.records import ResourceRecord
 from lakeflow.sql.queries import breach_conditions
@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
+        if args.json:
+            check_writable(Path(args.json), "JSON")
         plan = plan_stack(args.stack, args.root, _references(args.reference), deployed=args.deployed)
     except ConfigErrors as exc:
         print(f"Stack {args.stack!r} not planned, nothing registered.\n{exc.report()}", file=sys.stderr)
