@@ -1,6 +1,12 @@
 # Every target bootstraps its own virtualenv (.venv) from the pinned requirements, so on a fresh
 # machine with python3 and make, `make plan` and `make test` work as the first command.
-PYTHON ?= python3
+# The interpreter .venv is made from (make venv PYTHON=<path> chooses another): the first of
+# PYTHON_CANDIDATES that is CPython 3.11 with its venv module, else python3. /usr/bin/python3.11 is
+# CPython as a Linux distribution builds it, with profile-guided and link-time optimization; a default
+# pyenv build has neither, and runs the plans and the suite 15-20% slower (docs/performance.md).
+PYTHON_CANDIDATES ?= /usr/bin/python3.11 python3.11
+PYTHON ?= $(or $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell '$(p)' -c 'import sys, ensurepip, venv; \
+	sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1 && echo '$(p)'))),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

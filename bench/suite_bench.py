@@ -1,11 +1,12 @@
-"""`python bench/suite_bench.py [--base REF] [--repeat 3]`: the fast suite (`make test`) of this checkout
-against the one at git `REF`, interleaved in the same run so that the machine's noise hits both.
+"""`python bench/suite_bench.py [--base REF] [--base-venv DIR] [--repeat 3]`: the fast suite (`make test`) of
+this checkout against the one at git `REF`, interleaved in the same run so that the machine's noise hits both.
 
 Issue 20's target is `make test` under 25 s on 2 CPUs, read from the runner's own timing: pytest's
 "passed in N s" line, which is what this reports (with the CPU seconds the run and its children used,
 from `getrusage(RUSAGE_CHILDREN)`). A worktree of REF is checked out beside this one and shares this checkout's
-virtualenv (a symlink, so its own tests that start commands find `.venv/bin`); REF's package comes
-first on the path there. Each run is a fresh
+virtualenv, or runs with `--base-venv` (another interpreter: `--base HEAD --base-venv DIR` measures only the
+interpreter), through a symlink, so that its own tests that start commands find `.venv/bin`; REF's package
+comes first on the path there. Each run is a fresh
 `python -m pytest -n auto --dist loadgroup -m "not engine and not install"`, as the Makefile's `test` target
 runs it, compiled modules kept (`PYTHONDONTWRITEBYTECODE` unset).
 
@@ -31,12 +32,12 @@ SUITE += ["-p", "no:cacheprovider"]
 PASSED = re.compile(r"(\d+) passed.* in ([\d.]+)s")
 
 
-def run_suite(checkout: Path) -> tuple[float, float, float, int]:
+def run_suite(checkout: Path, venv: Path) -> tuple[float, float, float, int]:
     """(pytest's seconds, wall seconds, CPU seconds of the run and its children, tests passed)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(checkout / "src")}
     started = time.monotonic()
     proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), *SUITE],
+        [str(venv / "bin" / "python"), *SUITE],
         cwd=checkout,
         env=env,
         stdout=subprocess.PIPE,
@@ -66,10 +67,12 @@ def _children_cpu() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="git ref of the baseline (e.g. the commit an issue started from)")
+    parser.add_argument("--base-venv", type=Path, default=ROOT / ".venv", help="the virtualenv REF runs with")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    if not (ROOT / ".venv" / "bin" / "python").exists():
-        return print("suite_bench: no .venv here: run `make venv` first", file=sys.stderr) or 1
+    for venv in {ROOT / ".venv", args.base_venv}:
+        if not (venv / "bin" / "python").exists():
+            return print(f"suite_bench: no virtualenv at {venv}: run `make venv` first", file=sys.stderr) or 1
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         added = subprocess.run(
@@ -81,9 +84,9 @@ def main() -> int:
         if added.returncode != 0:
             return print(f"suite_bench: cannot check out {args.base}: {added.stderr.strip()}", file=sys.stderr) or 1
         try:
-            (base / ".venv").symlink_to(ROOT / ".venv")
-            # make's stamp rule: the worktree's pins must not look newer than the shared virtualenv.
-            installed = (ROOT / ".venv" / ".installed").stat().st_mtime - 1
+            (base / ".venv").symlink_to(args.base_venv.resolve())
+            # make's stamp rule: the worktree's pins must not look newer than its virtualenv.
+            installed = (args.base_venv / ".installed").stat().st_mtime - 1
             for pins in ("requirements.txt", "requirements-dev.txt", "constraints.txt", "pyproject.toml"):
                 if (base / pins).exists():
                     os.utime(base / pins, (installed, installed))
@@ -93,7 +96,7 @@ def main() -> int:
                 for name, checkout in (
                     (("base", base), ("head", ROOT)) if i % 2 == 0 else (("head", ROOT), ("base", base))
                 ):
-                    results[name].append(run_suite(checkout))
+                    results[name].append(run_suite(checkout, args.base_venv if name == "base" else ROOT / ".venv"))
                     pytest_s, wall, cpu, passed = results[name][-1]
                     print(
                         f"run {i + 1} {name}: {passed} passed in {pytest_s:.1f} s (wall {wall:.1f} s, CPU {cpu:.1f} s)"
@@ -105,9 +108,20 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     for name, runs in results.items():
         label = args.base if name == "base" else "this checkout"
+        if args.base_venv.resolve() != (ROOT / ".venv").resolve():
+            label += f" ({_interpreter(args.base_venv if name == 'base' else ROOT / '.venv')})"
         med = [statistics.median(r[k] for r in runs) for k in range(3)]
         print(f"| {label} | {runs[-1][3]} | {med[0]:.1f} | {med[1]:.1f} | {med[2]:.1f} |")
     return 0
+
+
+def _interpreter(venv: Path) -> str:
+    """`home` of the virtualenv: the interpreter it was made from."""
+    for line in (venv / "pyvenv.cfg").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            return value.strip()
+    return str(venv)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,19 @@ def test_the_benchmark_project_plans(tmp_path):
     assert {"Pipeline", "Job", "AlertV2"} <= kinds
 
 
-def test_the_suite_benchmark_refuses_a_baseline_it_cannot_check_out():
-    """bench/suite_bench.py measures against a commit: a ref that is none stops it at once, saying which."""
-    import subprocess
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--base", "no-such-ref"], "suite_bench: cannot check out no-such-ref"),
+        (["--base", "HEAD", "--base-venv", "/no/such/venv"], "suite_bench: no virtualenv at /no/such/venv"),
+    ],
+    ids=["ref", "venv"],
+)
+def test_the_suite_benchmark_refuses_a_baseline_it_cannot_run(argv, said, monkeypatch, capsys):
+    """bench/suite_bench.py measures against a commit (and a virtualenv): one that is none stops it at once,
+    saying which."""
+    import suite_bench
 
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "suite_bench.py"), "--base", "no-such-ref", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 1 and "suite_bench: cannot check out no-such-ref" in done.stderr, done.stderr
+    monkeypatch.setattr(sys, "argv", ["suite_bench.py", *argv, "--repeat", "1"])
+    assert suite_bench.main() == 1
+    assert said in capsys.readouterr().err

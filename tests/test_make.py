@@ -150,3 +150,36 @@ def test_bin_lakeflow_runs_what_make_runs_and_every_command_recipe_reports_its_s
         r"^\t@[^\n]*(?:/lakeflow-[a-z-]+|python -m [a-z_.]+)(?:[^\n]*\\\n)*[^\n]*$", text, re.MULTILINE
     ):
         assert recipe.rstrip().endswith("; $(STATUS)"), recipe
+
+
+def _chosen_python(**variables: str) -> str:
+    """The interpreter the Makefile would make .venv from, with `variables` on make's command line."""
+    query = "print-python: ; @echo '$(PYTHON)'"
+    argv = ["make", "-s", "-f", str(ROOT / "Makefile"), f"--eval={query}", "print-python"]
+    done = subprocess.run([*argv, *(f"{k}={v}" for k, v in variables.items())], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_virtualenv_is_made_from_the_first_candidate_that_is_cpython_3_11_with_venv(tmp_path):
+    """/usr/bin/python3.11 (a distribution's optimized build) first, when it is usable; a candidate that is
+    missing, lacks the venv module or is another version is passed over; none: python3; PYTHON overrides."""
+    import sys
+
+    def fake(name: str, setup: str) -> Path:
+        """This interpreter running the Makefile's check (`-c CODE`) after `setup`."""
+        script = tmp_path / name
+        script.write_text(f"#!/bin/sh\nexec {sys.executable} -c '{setup}; exec(sys.argv[1])' \"$2\"\n")
+        return script
+
+    # as Debian's python3.11 without the python3.11-venv package; a python3.11 that is really 3.12
+    without_venv = fake("no-venv-python", 'import sys; sys.modules["ensurepip"] = None')
+    other_version = fake("python3.11", 'import sys; sys.version_info = (3, 12, 0, "final", 0)')
+    for script in (without_venv, other_version):
+        script.chmod(0o755)
+    missing = tmp_path / "missing" / "python3.11"
+    candidates = f"{missing} {without_venv} {other_version} {sys.executable}"
+    assert _chosen_python(PYTHON_CANDIDATES=candidates) == sys.executable
+    assert _chosen_python(PYTHON_CANDIDATES=f"{missing} {without_venv}") == "python3"
+    assert _chosen_python(PYTHON_CANDIDATES=candidates, PYTHON="/opt/python/bin/python3") == "/opt/python/bin/python3"
+    assert _chosen_python().split()[0] in {"/usr/bin/python3.11", "python3.11", "python3"}
