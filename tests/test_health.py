@@ -10,6 +10,9 @@ an answer taken by the wrong query shows up as "no 'drop_rate' column", never as
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from lakeflow.config.quartz import cron_period_minutes
 from lakeflow.ops import health
 from lakeflow.sql import queries
 from lakeflow.sql.queries import PipelineRef
-from tests.conftest import DATABRICKS_SDK
+from tests.conftest import DATABRICKS_SDK, ROOT
 from tests.fake_databricks import Answer, recorded
 
 pytestmark = DATABRICKS_SDK
@@ -91,6 +94,28 @@ def statuses(checks: dict) -> dict[str, str]:
 
 def sent(workspace) -> list[dict]:
     return [r.body for r in workspace.calls("POST", STATEMENTS)]
+
+
+def test_the_sdk_s_own_warnings_stay_off_stderr(workspace, project, outputs):
+    """Run as `make` does, in a process of its own: the SDK's warning about a workspace without host metadata
+    (the fake has none) is not printed; the one line of the error is. (First of the tests that share a worker
+    for the SDK, tests.conftest.DATABRICKS_SDK: the longest of them does not end the run.)"""
+    workspace.on("GET", rf"/api/2.0/pipelines/{SALES}", Answer(401, recorded("health_error_401")))
+    argv = ["--stack", "prod", "--pipeline", "sales_pipeline", "--outputs", str(outputs), "--root", str(project.root)]
+    done = subprocess.run(
+        [sys.executable, "-m", "lakeflow.ops.health", *argv, "--http-timeout", "5"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"make health: pipeline sales_pipeline ({SALES}): the credentials were refused (401): "
+        "renew DATABRICKS_TOKEN or the OAuth secret\n"
+    )
 
 
 # --- healthy --------------------------------------------------------------------------------------------------

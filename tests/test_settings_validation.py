@@ -103,6 +103,27 @@ libraries:
 # --- YAML and keys ------------------------------------------------------------------------------
 
 
+def test_a_read_yaml_document_is_the_callers_own(tmp_path):
+    """A file read again is parsed once (its bytes are kept) and each read gets data of its own: what one
+    caller changes, the next does not see, down to nested mappings, sequences and sets."""
+    import datetime
+
+    from lakeflow.config.yaml_source import load_yaml
+
+    path = tmp_path / "doc.yaml"
+    path.write_text("a: {b: [1, {c: x}]}\ntags: !!set {p, q}\nwhen: 2026-12-07\nshared: &s [1]\nagain: *s\n")
+    first = load_yaml(path, "doc.yaml")
+    expected = {"a": {"b": [1, {"c": "x"}]}, "tags": {"p", "q"}, "when": datetime.date(2026, 12, 7)}
+    assert first.data == {**expected, "shared": [1], "again": [1]} and first.lines["a.b[1].c"] == 1
+    first.data["a"]["b"][1]["c"] = "changed"
+    first.data["a"]["b"].append(2)
+    first.data["tags"].add("r")
+    first.data["shared"].append(2)
+    first.lines.clear()
+    second = load_yaml(path, "doc.yaml")
+    assert second.data == {**expected, "shared": [1], "again": [1]} and second.lines["a.b[1].c"] == 1
+
+
 def test_yaml_syntax_error_names_file_and_line(project):
     project.write("pipelines/broken.yaml", "name: broken\ntarget: main.broken\n  photon: true\n")
     err = expect_error(project, "pipelines/broken.yaml", "", "is not valid YAML", "mapping values", line=3)

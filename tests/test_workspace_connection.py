@@ -23,8 +23,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +36,7 @@ import lakeflow.ops.validate_release
 import lakeflow.ops.workspace
 from lakeflow.ops import health, preflight, rehearse_upgrade, validate_release
 from lakeflow.ops.workspace import Timeouts, Unusable, brief, timeouts
-from tests.conftest import DATABRICKS_SDK, ROOT
+from tests.conftest import DATABRICKS_SDK
 from tests.fake_databricks import Answer, recorded
 
 pytestmark = DATABRICKS_SDK
@@ -490,24 +488,3 @@ def test_a_long_sql_error_is_shortened_in_the_table_and_whole_in_json(workspace,
     lag = next(c for c in report["pipelines"][0]["checks"] if c["check"] == "processing_lag")
     assert lag["detail"].splitlines()[0].endswith(" …")
     assert message in lag["detail"]
-
-
-def test_the_sdk_s_own_warnings_stay_off_stderr(workspace, project, outputs):
-    """Run as `make` does, in a process of its own: the SDK's warning about a workspace without host
-    metadata (the fake has none) is not printed; the one line of the error is."""
-    workspace.on("GET", rf"/api/2.0/pipelines/{SALES}", Answer(401, recorded("health_error_401")))
-    argv = ["--stack", "prod", "--pipeline", "sales_pipeline", "--outputs", str(outputs), "--root", str(project.root)]
-    run = subprocess.run(
-        [sys.executable, "-m", "lakeflow.ops.health", *argv, "--http-timeout", "5"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 2
-    assert run.stderr == (
-        f"make health: pipeline sales_pipeline ({SALES}): the credentials were refused (401): "
-        "renew DATABRICKS_TOKEN or the OAuth secret\n"
-    )
