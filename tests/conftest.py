@@ -20,12 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from lakeflow.config.loader import StackSettings, load_settings
-from lakeflow.offline.plan import plan_stack
-from lakeflow.offline.stack_file import project_name, read_stack_config
-
-if TYPE_CHECKING:  # the recorder imports Pulumi and the provider (1.5 s): not in xdist's controller process
-    from lakeflow.offline.recorder import Plan
+if TYPE_CHECKING:  # imported where used: xdist's controller process loads this file and runs no test
+    from lakeflow.config.loader import StackSettings  # the models: 0.2 s
+    from lakeflow.offline.recorder import Plan  # Pulumi and the provider: 1.5 s
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "prod")
@@ -139,11 +136,16 @@ class Project:
     def load(self, stack: str = "dev", *, as_deployed: bool = False) -> StackSettings:
         """The stack's settings as the offline tools read them, or (`as_deployed`) as a real
         `pulumi up` hands them to the program: without stand-ins for secrets the file lacks."""
+        from lakeflow.config.loader import load_settings
+        from lakeflow.offline.stack_file import project_name, read_stack_config
+
         project = project_name(self.root)
         config, secret = read_stack_config(self.root, project, stack, stand_ins=not as_deployed)
         return load_settings(project, stack, config, secret, self.root)
 
     def plan(self, stack: str = "dev") -> Plan:
+        from lakeflow.offline.plan import plan_stack
+
         return plan_stack(stack, self.root)
 
 
@@ -191,6 +193,8 @@ def _shared_plan(stack: str, cache: Path, *, wait: bool) -> Plan | None:
             from lakeflow.offline.recorder import Plan
 
             return Plan(**json.loads(path.read_text(encoding="utf-8")))
+        from lakeflow.offline.plan import plan_stack
+
         plan = plan_stack(stack, ROOT)
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(dataclasses.asdict(plan)), encoding="utf-8")
@@ -228,6 +232,8 @@ def dev_without_invoice_ingest(tmp_path_factory: pytest.TempPathFactory) -> Plan
     root = tmp_path_factory.mktemp("without-invoice-ingest")
     copy_project(root)
     (root / "pipelines" / "invoice_ingest.yaml").unlink()
+    from lakeflow.offline.plan import plan_stack
+
     return plan_stack("dev", root)
 
 
