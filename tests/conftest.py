@@ -80,10 +80,14 @@ def _leave_the_heap_to_the_os() -> None:
         os._exit(0)
 
 
+def parse_yaml(text: str) -> Any:
+    """yaml.safe_load with libyaml's parser (what the loader uses): the tests edit and read hundreds of files a
+    run, and the pure-Python one took seconds of it."""
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
 def read_yaml(path: Path) -> Any:
-    """yaml.safe_load with libyaml's parser (what the loader uses): the tests edit hundreds of files a run,
-    and the pure-Python one took a second and a half of it."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 def dump_yaml(data: Any) -> str:

@@ -61,7 +61,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, parse_yaml, read_yaml
 
 MARKDOWN = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
@@ -266,13 +266,13 @@ def stack_keys() -> frozenset[str]:
     from lakeflow.config.models import StackConfig
 
     keys = {f.alias or to_camel(name) for name, f in StackConfig.model_fields.items()}
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    declared = read_yaml(ROOT / "Pulumi.yaml")["config"]
     return frozenset(keys | set(declared))
 
 
 @functools.cache
 def stack_files() -> dict[str, dict[str, Any]]:
-    return {p.name: yaml.safe_load(p.read_text())["config"] for p in sorted(ROOT.glob("Pulumi.*.yaml"))}
+    return {p.name: read_yaml(p)["config"] for p in sorted(ROOT.glob("Pulumi.*.yaml"))}
 
 
 LAKEFLOW_KEY = re.compile(r"lakeflow:([A-Za-z][A-Za-z0-9]*)(?![\w:-])(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
@@ -418,7 +418,7 @@ CUTOVER_SENTENCE = re.compile(
 def cutover_snippet(text: str) -> tuple[str, dict[str, Any]]:
     """The environment and its `release:` of release.md's step 4 YAML snippet."""
     (snippet,) = fenced(section(text, "4. Cut over"), "yaml")
-    ((env, block),) = yaml.safe_load(snippet).items()
+    ((env, block),) = parse_yaml(snippet).items()
     return env, block["release"]
 
 
@@ -576,7 +576,7 @@ def unknown_keys(value: Any, annotation: Any, path: str = "") -> list[str]:
 def readme_pipeline_example(readme: str) -> dict[str, Any]:
     blocks = fenced(section(readme, "Pipeline files"), "yaml")
     assert blocks, "README.md 'Pipeline files' has no yaml example"
-    return yaml.safe_load(blocks[0])
+    return parse_yaml(blocks[0])
 
 
 def pipeline_key_problems(example: dict[str, Any]) -> list[str]:
@@ -680,7 +680,7 @@ def workflow_reads() -> dict[str, dict[str, Any]]:
     """GitHub environment -> the secrets and vars its jobs read, and those jobs (`<file>` job `<id>`)."""
     envs: dict[str, dict[str, Any]] = {}
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
-        for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
+        for job_id, job in read_yaml(path)["jobs"].items():
             text = yaml.safe_dump(job)
             secrets = set(re.findall(r"secrets\.(\w+)", text))
             variables = set(re.findall(r"vars\.(\w+)", text))
@@ -822,7 +822,7 @@ def example_values() -> list[tuple[str, str, str]]:
                 if key in EXAMPLE_KEYS | commented or "example" in text or "@" in text:
                     found.append((name, key, text))
     for path in sorted((ROOT / "pipelines").glob("*.yaml")):
-        for key, leaf in _leaves(yaml.safe_load(path.read_text()), ""):
+        for key, leaf in _leaves(read_yaml(path), ""):
             text = str(leaf)
             if key.rsplit(".", 1)[-1] in PIPELINE_EXAMPLE_KEYS or "example" in text or "@" in text:
                 found.append((rel(path), re.sub(r"^environments\.\w+\.", "", key), text))

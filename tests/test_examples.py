@@ -8,10 +8,9 @@ import runpy
 from typing import Any
 
 import pytest
-import yaml
 
 from lakeflow.offline.recorder import Plan, record
-from tests.conftest import ROOT, by_type, resource
+from tests.conftest import ROOT, by_type, read_yaml, resource
 
 pytestmark = pytest.mark.plan
 
@@ -20,7 +19,7 @@ EXAMPLES = ROOT / "examples"
 
 def plan_example(name: str) -> Plan:
     folder = EXAMPLES / name
-    project = yaml.safe_load((folder / "Pulumi.yaml").read_text())
+    project = read_yaml(folder / "Pulumi.yaml")
     assert project["runtime"]["name"] == "python"
     return record(
         project["name"], "test", {}, set(), lambda: runpy.run_path(str(folder / "__main__.py"), run_name="__main__")

@@ -24,7 +24,7 @@ from lakeflow.config.bundle_import import (
     main,
     upper_snake,
 )
-from tests.conftest import ROOT, Project
+from tests.conftest import ROOT, Project, parse_yaml, read_yaml
 
 ENVS = ("dev", "staging", "prod")
 SP = "9c2e7b41-0d6a-4c1e-8f3b-5a2d7e9c1b04"
@@ -673,7 +673,7 @@ def test_main_writes_the_files_and_reports(tmp_path, capsys):
         "# yaml-language-server: $schema=pipeline.schema.json",
         f"# Imported from {bundle} by make import-bundle; see the notes it printed.",
     ]
-    assert yaml.safe_load(text) == pipeline(import_bundle(bundle, envs=ENVS), "orders").data
+    assert parse_yaml(text) == pipeline(import_bundle(bundle, envs=ENVS), "orders").data
     assert stdout.startswith(
         f"Imported 1 pipeline(s) from {bundle} (base: target development; environments: dev from target "
         "development, prod from target production)\n"
@@ -695,7 +695,7 @@ def test_existing_outputs_are_refused_unless_forced(tmp_path, capsys):
     )
     assert sorted(p.name for p in out.iterdir()) == ["refunds.yaml"]  # not even orders.yaml
     assert main([*args, "--force"]) == 0
-    assert yaml.safe_load((out / "refunds.yaml").read_text())["schema"] == "r"
+    assert read_yaml(out / "refunds.yaml")["schema"] == "r"
 
 
 def _deep(depth: int) -> str:
@@ -788,7 +788,7 @@ def test_a_hostile_bundle_path_stays_one_comment_line(tmp_path):
     result = import_bundle(bundle, envs=ENVS)
     assert main(["--bundle", str(bundle), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "orders.yaml").read_text()
-    assert yaml.safe_load(text) == pipeline(result, "orders").data
+    assert parse_yaml(text) == pipeline(result, "orders").data
     assert "# Imported from " + str(bundle).replace("\n", "?").replace("\u2028", "?") in text
 
 
@@ -872,7 +872,7 @@ def _import_into(project: Project, bundle: Path, capsys: pytest.CaptureFixture[s
         elif section == "define under lakeflow:variables:":
             asked.add(line.removeprefix("    - ").split(":")[0])
     for stack in ENVS:
-        defined = yaml.safe_load((project.root / f"Pulumi.{stack}.yaml").read_text())["config"]["lakeflow:variables"]
+        defined = read_yaml(project.root / f"Pulumi.{stack}.yaml")["config"]["lakeflow:variables"]
         project.edit_stack(stack, variables={**defined, **{n: values.get(n, f"{n.lower()}_{stack}") for n in asked}})
     return asked
 
@@ -925,7 +925,7 @@ def test_a_real_bundle_with_targets_loads_in_every_stack(project, capsys):
 # --- real bundles -----------------------------------------------------------------------------------
 
 
-MANIFEST = yaml.safe_load((FIXTURES / "sources.yaml").read_text(encoding="utf-8"))
+MANIFEST = read_yaml(FIXTURES / "sources.yaml")
 BY_FILE = {e["file"]: e for e in MANIFEST}
 REFUSED = {  # real files this project's YAML reader refuses, with why
     "25_sushmakl95__lakehouse-iot-telemetry-pipeline__iot-aws-attributes-invalid-yaml.yml": "is not valid YAML",
@@ -957,7 +957,7 @@ def test_real_bundles_import_with_notes_and_no_traceback(tmp_path, capsys, entry
         return
     assert code == 0, captured.err
     keys = {*entry["pipelines"], *(BY_FILE[entry["companion"]]["pipelines"] if entry["companion"] else [])}
-    files = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in out.glob("*.yaml")}
+    files = {p.stem: read_yaml(p) for p in out.glob("*.yaml")}
     assert set(files) == {logical_name(k) for k in keys}
     for name, data in files.items():
         assert data["name"] == name and re.fullmatch(r"[a-z][a-z0-9_]*", name)

@@ -7,13 +7,12 @@ import json
 import pulumi
 import pulumi_databricks as databricks
 import pytest
-import yaml
 
 import lakeflow.program
 from lakeflow.config.models import SECRET_KEYS, StackConfig
 from lakeflow.offline.plan import main
 from lakeflow.offline.recorder import SECRET, record
-from tests.conftest import ROOT, STACKS, resource
+from tests.conftest import ROOT, STACKS, parse_yaml, read_yaml, resource
 
 pytestmark = pytest.mark.plan
 
@@ -165,7 +164,7 @@ def test_pulumi_yaml_declares_what_the_cli_can_check_and_nothing_it_would_refuse
     default, which Pulumi.yaml repeats; optional keys without one (None), secrets and map values
     (`variables`) are left out and listed in Pulumi.yaml's comment instead."""
     text = (ROOT / "Pulumi.yaml").read_text()
-    declared = yaml.safe_load(text)["config"]
+    declared = parse_yaml(text)["config"]
     expected_types, expected_defaults = {}, {}
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
@@ -189,7 +188,7 @@ def test_pulumi_yaml_declares_what_the_cli_can_check_and_nothing_it_would_refuse
     assert {k: v["default"] for k, v in declared.items() if "default" in v} == expected_defaults
     assert all(v.get("description") for v in declared.values())
     for stack in STACKS:
-        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        config = read_yaml(ROOT / f"Pulumi.{stack}.yaml")["config"]
         assert not [k for k, v in config.items() if isinstance(v, dict) and "secure" in v], "no fake ciphertext"
         required = {k for k, v in declared.items() if "default" not in v}
         assert required <= {k.removeprefix("lakeflow:") for k in config}, stack

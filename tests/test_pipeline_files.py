@@ -11,12 +11,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from lakeflow.config import json_schema, provider_models
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.models import DECLARED_PIPELINE_FIELDS, PASSTHROUGH_FIELDS, REJECTED_PIPELINE_KEYS
-from tests.conftest import DATABRICKS_SDK, ROOT, Project, by_type, resource
+from tests.conftest import DATABRICKS_SDK, ROOT, Project, by_type, parse_yaml, read_yaml, resource
 from tests.test_settings_validation import error_at, load_errors
 
 pytestmark = pytest.mark.plan
@@ -201,7 +200,7 @@ run_as:
 def test_a_bundles_pipeline_resource_pasted_as_written_plans(project):
     project.write(FILE, PASTED)
     for stack in ("dev", "staging", "prod"):
-        data = yaml.safe_load((project.root / f"Pulumi.{stack}.yaml").read_text())
+        data = read_yaml(project.root / f"Pulumi.{stack}.yaml")
         variables = {**data["config"]["lakeflow:variables"], "catalog": f"{stack}_cat", "schema": "orders"}
         project.edit_stack(stack, variables=variables)
     plan = project.plan("prod")
@@ -416,7 +415,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 def test_shipped_pipeline_files_validate_against_the_schema_and_name_it(path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=pipeline.schema.json\n")
-    assert list(_validator().iter_errors(yaml.safe_load(text))) == []
+    assert list(_validator().iter_errors(parse_yaml(text))) == []
 
 
 def test_the_schema_refuses_what_the_loader_refuses():

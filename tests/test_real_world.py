@@ -17,13 +17,13 @@ import yaml
 from lakeflow.config import bundle_import, json_schema
 from lakeflow.config.errors import ConfigErrors
 from lakeflow.config.provider_models import fields_of
-from tests.conftest import ROOT, Project, copy_project
+from tests.conftest import ROOT, Project, copy_project, read_yaml
 
 pytestmark = pytest.mark.plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "real_world"
-MANIFEST = yaml.safe_load((FIXTURES / "sources.yaml").read_text(encoding="utf-8"))
-EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((FIXTURES / "expected.yaml").read_text(encoding="utf-8"))
+MANIFEST = read_yaml(FIXTURES / "sources.yaml")
+EXPECTED: dict[str, dict[str, Any]] = read_yaml(FIXTURES / "expected.yaml")
 # One definition per entry; the resources half of a split definition rides with its databricks.yml.
 DEFINITIONS = [e for e in MANIFEST if not (e.get("companion") and e["kind"] == "resources")]
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -82,7 +82,7 @@ def import_into(project: Project, entry: dict[str, Any], scratch: Path, prefix: 
 def define(project: Project, variables: dict[str, str]) -> None:
     """Add `variables` to every stack's lakeflow:variables (what a team writes in its stack files)."""
     for stack in ENVIRONMENTS:
-        data = yaml.safe_load((project.root / f"Pulumi.{stack}.yaml").read_text())
+        data = read_yaml(project.root / f"Pulumi.{stack}.yaml")
         project.edit_stack(stack, variables={**data["config"]["lakeflow:variables"], **variables})
 
 
@@ -111,7 +111,7 @@ def test_each_definition_imports_and_plans_in_dev_and_prod_or_is_refused_for_its
         assert expected["refused"] in caught.value.report()
         return
     for path in (project.root / "pipelines").glob("*.yaml"):  # what an editor checks as you type
-        problems = pipeline_file_validator.iter_errors(yaml.safe_load(path.read_text()))
+        problems = pipeline_file_validator.iter_errors(read_yaml(path))
         assert [f"{list(e.absolute_path)}: {e.message}" for e in problems] == [], path.name
     for stack in ("dev", "prod"):
         plan = project.plan(stack)
@@ -130,7 +130,7 @@ def _pasted_resources() -> list[tuple[str, str, dict[str, Any]]]:
     for entry in MANIFEST:
         if not entry.get("parses", True):
             continue
-        data = yaml.safe_load((FIXTURES / entry["file"]).read_text(encoding="utf-8"))
+        data = read_yaml(FIXTURES / entry["file"])
         pipelines = ((data or {}).get("resources") or {}).get("pipelines") or {}
         for key, body in pipelines.items() if isinstance(pipelines, dict) else []:
             if isinstance(body, dict):

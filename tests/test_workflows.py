@@ -10,16 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, read_yaml
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 
 def load(name: str) -> dict:
-    data = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    data = read_yaml(ROOT / ".github" / "workflows" / name)
     data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
     return data
 
