@@ -114,10 +114,11 @@ def silent_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
-@contextlib.contextmanager
+@pytest.fixture(scope="module")
 def full_backlog() -> Iterator[str]:
     """A listening socket whose accept queue is full: the kernel drops new connection attempts, so
-    connecting times out (as behind a firewall that drops packets)."""
+    connecting times out (as behind a firewall that drops packets). One for the module: a timed-out
+    attempt leaves nothing in the queue."""
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(socket.socket())
         server.bind(("127.0.0.1", 0))
@@ -209,21 +210,21 @@ def test_connection_refused(name, workspace, project, outputs, capsys):
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_host_that_never_answers(name, workspace, project, outputs, capsys):
     with silent_server() as host:
-        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.1")
+        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.05")
     assert code == 2 and seconds < BOUND
     assert one_line(capsys, prog) == (
-        f"{host} did not answer within 0.1 s (slow or down? https://status.databricks.com; "
+        f"{host} did not answer within 0.05 s (slow or down? https://status.databricks.com; "
         "--http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits longer)"
     )
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_a_host_that_cannot_be_connected_to(name, workspace, project, outputs, capsys):
-    with full_backlog() as host:
-        code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.1")
+def test_a_host_that_cannot_be_connected_to(name, workspace, project, outputs, capsys, full_backlog):
+    host = full_backlog
+    code, prog, seconds = command(name, project, outputs, host, "--http-timeout", "0.05")
     assert code == 2 and seconds < BOUND
     assert one_line(capsys, prog) == (
-        f"cannot reach {host}: no connection within 0.1 s (a firewall, VPN or proxy in the way? {HINT}; "
+        f"cannot reach {host}: no connection within 0.05 s (a firewall, VPN or proxy in the way? {HINT}; "
         "--http-timeout SECONDS or LAKEFLOW_HTTP_TIMEOUT waits longer)"
     )
 
