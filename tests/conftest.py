@@ -197,9 +197,7 @@ def _shared_plan(stack: str, cache: Path, *, wait: bool) -> Plan | None:
             from lakeflow.offline.recorder import Plan
 
             return Plan(**json.loads(path.read_text(encoding="utf-8")))
-        from lakeflow.offline.plan import plan_stack
-
-        plan = plan_stack(stack, ROOT)
+        plan = Project(ROOT).plan(stack)
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(dataclasses.asdict(plan)), encoding="utf-8")
         partial.replace(path)
@@ -236,9 +234,7 @@ def dev_without_invoice_ingest(tmp_path_factory: pytest.TempPathFactory) -> Plan
     root = tmp_path_factory.mktemp("without-invoice-ingest")
     copy_project(root)
     (root / "pipelines" / "invoice_ingest.yaml").unlink()
-    from lakeflow.offline.plan import plan_stack
-
-    return plan_stack("dev", root)
+    return Project(root).plan("dev")
 
 
 def by_type(plan: Plan, short_type: str) -> list[dict[str, Any]]:
